@@ -1,0 +1,1 @@
+"""The `uefivars` command line."""

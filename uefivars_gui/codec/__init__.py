@@ -1,0 +1,1 @@
+"""bytes <-> core values: store formats and file formats."""

@@ -1,0 +1,1 @@
+"""Values and their meaning. Pure Python, standard library only."""

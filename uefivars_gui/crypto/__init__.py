@@ -1,0 +1,1 @@
+"""The only place that imports cryptography and pyasn1."""

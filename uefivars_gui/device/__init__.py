@@ -1,0 +1,1 @@
+"""The uefi-vars device as a sans-I/O engine."""

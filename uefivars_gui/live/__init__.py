@@ -1,0 +1,1 @@
+"""Sockets, processes, files that change under us, clocks."""

@@ -1,0 +1,1 @@
+"""The `uefivars-gui` desktop application (thin Qt layer)."""
