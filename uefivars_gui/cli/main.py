@@ -1,0 +1,139 @@
+"""`uefivars`: every store operation headless, for scripts and fleets of VMs.
+
+Exit codes: 0 success; 1 a negative answer (``diff`` found differences, ``check`` found
+problems); 2 bad usage or bad input (a message on stderr, no traceback, the input file
+untouched); 3 an internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+EXIT_OK = 0
+EXIT_NEGATIVE = 1
+EXIT_BAD_INPUT = 2
+EXIT_BUG = 3
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _store_arg(parser: argparse.ArgumentParser, name: str = "store", help_text: str = "variable store file (QEMU JSON, edk2 .fd or AWS; detected by content)") -> None:
+    parser.add_argument(name, metavar=name.upper(), help=help_text)
+
+
+def _guid_arg(parser: argparse.ArgumentParser, help_text: str = "vendor GUID or a known name (e.g. EfiGlobalVariable, EfiImageSecurityDatabase)") -> None:
+    parser.add_argument("--guid", "-g", metavar="G", help=help_text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="uefivars",
+        description="Inspect and edit UEFI variable stores of virtual machines (QEMU uefi-vars JSON, edk2 OVMF/AAVMF flash images, AWS).",
+        epilog="Exit codes: 0 ok, 1 negative answer (differences / problems found), 2 bad usage or input.",
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("show", help="list the variables of a store", description="One line per variable: name, namespace, attributes, size, time, decoded value.")
+    _store_arg(p)
+    p.add_argument("--verbose", "-v", action="store_true", help="decode every variable fully (certificates, boot entries, device paths)")
+    p.add_argument("--json", action="store_true", help="write the store as QEMU JSON to stdout")
+    p.add_argument("--history", action="store_true", help="also list deleted records of a flash image")
+    p.set_defaults(handler="show")
+
+    p = sub.add_parser("convert", help="convert a store to another format", description="Convert any store format to any other. An edk2 output needs a template image (--template) or a layout (--size).")
+    p.add_argument("input", metavar="IN")
+    p.add_argument("output", metavar="OUT")
+    p.add_argument("--to", choices=["json", "edk2", "aws"], help="output format (default: from OUT's extension .json/.fd/.aws)")
+    p.add_argument("--template", metavar="FILE", help="edk2 output: a VARS image whose geometry to use")
+    p.add_argument("--size", choices=["2M", "4M", "aavmf"], help="edk2 output: the flash layout when there is no template")
+    p.add_argument("--force", "-f", action="store_true", help="overwrite OUT if it exists")
+    p.set_defaults(handler="convert")
+
+    p = sub.add_parser("diff", help="compare two stores (any formats)", description="Variables added, removed and changed from A to B. Exit 1 when they differ.")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("--verbose", "-v", action="store_true", help="show decoded before/after values in full")
+    p.set_defaults(handler="diff")
+
+    p = sub.add_parser("get", help="print one variable", description="Print one variable decoded (or its raw bytes with --raw).")
+    _store_arg(p)
+    p.add_argument("name", metavar="NAME")
+    _guid_arg(p)
+    p.add_argument("--raw", action="store_true", help="write the raw data bytes to stdout")
+    p.add_argument("--hex", action="store_true", help="print the data as hex")
+    p.set_defaults(handler="get")
+
+    p = sub.add_parser("set", help="create or change a variable", description="Create or change a variable. The data comes from exactly one of --data, --string, --ascii, --bool, --uint, --file.")
+    _store_arg(p)
+    p.add_argument("name", metavar="NAME")
+    _guid_arg(p, "vendor GUID or known name (needed for a new variable or an ambiguous name)")
+    p.add_argument("--attr", "-a", metavar="A", help="attributes, e.g. NV|BS|RT or 0x7 (default: the existing ones, NV|BS|RT for a new variable)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", metavar="HEX", help="data as hex digits")
+    src.add_argument("--string", metavar="S", help="data as a NUL-terminated UCS-2 string")
+    src.add_argument("--ascii", metavar="S", help="data as a NUL-terminated ASCII string (Lang, PlatformLang)")
+    src.add_argument("--bool", metavar="B", help="one byte: true/false, on/off, 1/0")
+    src.add_argument("--uint", metavar="N", help="an unsigned integer (decimal or 0x...), little-endian")
+    src.add_argument("--file", metavar="F", help="data from a file")
+    p.add_argument("--width", type=int, choices=[1, 2, 4, 8], help="--uint: size in bytes (default: the variable's current size, else 4)")
+    p.add_argument("--output", "-o", metavar="OUT", help="write the result here instead of changing STORE")
+    p.set_defaults(handler="set")
+
+    p = sub.add_parser("delete", help="delete a variable")
+    _store_arg(p)
+    p.add_argument("name", metavar="NAME")
+    _guid_arg(p)
+    p.add_argument("--output", "-o", metavar="OUT", help="write the result here instead of changing STORE")
+    p.set_defaults(handler="delete")
+
+    p = sub.add_parser("check", help="health report of a store", description="Attribute sanity, Secure Boot consistency, expired certificates, boot entries, flash free space. Exit 1 when problems are found.")
+    _store_arg(p)
+    p.set_defaults(handler="check")
+    return parser
+
+
+def _handler(name: str) -> Handler:
+    if name == "show":
+        from .show import run_show as handler
+    elif name == "convert":
+        from .convert import run_convert as handler
+    elif name == "diff":
+        from .diff import run_diff as handler
+    elif name in ("get", "set", "delete"):
+        from . import edit
+
+        handler = {"get": edit.run_get, "set": edit.run_set, "delete": edit.run_delete}[name]
+    elif name == "check":
+        from .check import run_check as handler
+    else:  # pragma: no cover - argparse only offers the names above
+        raise AssertionError(name)
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from ..errors import UefiVarsError
+
+    try:
+        return _handler(args.handler)(args)
+    except UefiVarsError as exc:
+        print(f"uefivars {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `uefivars show ... | head`: not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

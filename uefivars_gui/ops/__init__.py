@@ -1,0 +1,1 @@
+"""Library verbs above the device engine: diff, health check, key management, rollover."""
