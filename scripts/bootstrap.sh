@@ -53,6 +53,7 @@ fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   echo "bootstrap: installing uefivars-gui and its dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[test,lint]'
+  # compat: a plain .pth path entry (no import-hook finder), so the CLI starts fast
+  .venv/bin/python -m pip install -q -e '.[test,lint]' --config-settings editable_mode=compat
   touch .venv/.installed
 fi

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from uuid import UUID
@@ -153,10 +154,8 @@ def test_round_trip_property(vars_: list[Variable]) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=200))
 def test_random_bytes_only_raise_decode_error(data: bytes) -> None:
-    try:
+    with contextlib.suppress(DecodeError):  # any other exception fails the test
         qemu_json.decode(data)
-    except DecodeError:
-        pass
 
 
 def test_probe() -> None:

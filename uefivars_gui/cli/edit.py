@@ -54,9 +54,10 @@ def _new_data(args: argparse.Namespace, existing: Variable | None) -> bytes:
     if args.string is not None:
         return encode_ucs2(args.string)
     if args.ascii is not None:
-        if not args.ascii.isascii():
+        ascii_text: str = args.ascii
+        if not ascii_text.isascii():
             raise UsageError("--ascii: the text has non-ASCII characters")
-        return args.ascii.encode("ascii") + b"\0"
+        return ascii_text.encode("ascii") + b"\0"
     if args.bool is not None:
         word = args.bool.strip().lower()
         if word in _TRUE:

@@ -20,6 +20,21 @@ EXIT_BUG = 3
 Handler = Callable[[argparse.Namespace], int]
 
 
+class _BuildFormatter(argparse.HelpFormatter):
+    """The formatter argparse uses while :func:`build_parser` builds the parsers.
+
+    argparse makes a formatter for every ``add_argument`` (to check the metavar), and
+    ``HelpFormatter`` asks ``shutil.get_terminal_size()`` for its width: importing shutil
+    (with bz2, lzma, fnmatch) is ~3 ms of the start-up time of every command. Nothing
+    formatted while building depends on the width (the sub-commands' prog is
+    "uefivars"), so the build uses a fixed one; the finished parsers print help, usage
+    and errors with argparse's own ``HelpFormatter``.
+    """
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, 80 if width is None else width)
+
+
 def _store_arg(parser: argparse.ArgumentParser, name: str = "store", help_text: str = "variable store file (QEMU JSON, edk2 .fd or AWS; detected by content)") -> None:
     parser.add_argument(name, metavar=name.upper(), help=help_text)
 
@@ -28,25 +43,17 @@ def _guid_arg(parser: argparse.ArgumentParser, help_text: str = "vendor GUID or 
     parser.add_argument("--guid", "-g", metavar="G", help=help_text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="uefivars",
-        description="Inspect and edit UEFI variable stores of virtual machines (QEMU uefi-vars JSON, edk2 OVMF/AAVMF flash images, AWS).",
-        epilog="Exit codes: 0 ok, 1 negative answer (differences / problems found), 2 bad usage or input.",
-    )
-    from .. import __version__
-
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    p = sub.add_parser("show", help="list the variables of a store", description="One line per variable: name, namespace, attributes, size, time, decoded value.")
+def _add_show(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("show", formatter_class=_BuildFormatter, help="list the variables of a store", description="One line per variable: name, namespace, attributes, size, time, decoded value.")
     _store_arg(p)
     p.add_argument("--verbose", "-v", action="store_true", help="decode every variable fully (certificates, boot entries, device paths)")
     p.add_argument("--json", action="store_true", help="write the store as QEMU JSON to stdout")
     p.add_argument("--history", action="store_true", help="also list deleted records of a flash image")
     p.set_defaults(handler="show")
 
-    p = sub.add_parser("convert", help="convert a store to another format", description="Convert any store format to any other. An edk2 output needs a template image (--template) or a layout (--size).")
+
+def _add_convert(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("convert", formatter_class=_BuildFormatter, help="convert a store to another format", description="Convert any store format to any other. An edk2 output needs a template image (--template) or a layout (--size).")
     p.add_argument("input", metavar="IN")
     p.add_argument("output", metavar="OUT")
     p.add_argument("--to", choices=["json", "edk2", "aws"], help="output format (default: from OUT's extension .json/.fd/.aws)")
@@ -55,13 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", "-f", action="store_true", help="overwrite OUT if it exists")
     p.set_defaults(handler="convert")
 
-    p = sub.add_parser("diff", help="compare two stores (any formats)", description="Variables added, removed and changed from A to B. Exit 1 when they differ.")
+
+def _add_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("diff", formatter_class=_BuildFormatter, help="compare two stores (any formats)", description="Variables added, removed and changed from A to B. Exit 1 when they differ.")
     p.add_argument("a", metavar="A")
     p.add_argument("b", metavar="B")
     p.add_argument("--verbose", "-v", action="store_true", help="show decoded before/after values in full")
     p.set_defaults(handler="diff")
 
-    p = sub.add_parser("get", help="print one variable", description="Print one variable decoded (or its raw bytes with --raw).")
+
+def _add_get(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("get", formatter_class=_BuildFormatter, help="print one variable", description="Print one variable decoded (or its raw bytes with --raw).")
     _store_arg(p)
     p.add_argument("name", metavar="NAME")
     _guid_arg(p)
@@ -69,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hex", action="store_true", help="print the data as hex")
     p.set_defaults(handler="get")
 
-    p = sub.add_parser("set", help="create or change a variable", description="Create or change a variable. The data comes from exactly one of --data, --string, --ascii, --bool, --uint, --file.")
+
+def _add_set(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("set", formatter_class=_BuildFormatter, help="create or change a variable", description="Create or change a variable. The data comes from exactly one of --data, --string, --ascii, --bool, --uint, --file.")
     _store_arg(p)
     p.add_argument("name", metavar="NAME")
     _guid_arg(p, "vendor GUID or known name (needed for a new variable or an ambiguous name)")
@@ -85,16 +98,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", metavar="OUT", help="write the result here instead of changing STORE")
     p.set_defaults(handler="set")
 
-    p = sub.add_parser("delete", help="delete a variable")
+
+def _add_delete(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("delete", formatter_class=_BuildFormatter, help="delete a variable")
     _store_arg(p)
     p.add_argument("name", metavar="NAME")
     _guid_arg(p)
     p.add_argument("--output", "-o", metavar="OUT", help="write the result here instead of changing STORE")
     p.set_defaults(handler="delete")
 
-    p = sub.add_parser("check", help="health report of a store", description="Attribute sanity, Secure Boot consistency, expired certificates, boot entries, flash free space. Exit 1 when problems are found.")
+
+def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("check", formatter_class=_BuildFormatter, help="health report of a store", description="Attribute sanity, Secure Boot consistency, expired certificates, boot entries, flash free space. Exit 1 when problems are found.")
     _store_arg(p)
     p.set_defaults(handler="check")
+
+
+#: The sub-commands in the order ``uefivars --help`` lists them.
+_COMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = {
+    "show": _add_show,
+    "convert": _add_convert,
+    "diff": _add_diff,
+    "get": _add_get,
+    "set": _add_set,
+    "delete": _add_delete,
+    "check": _add_check,
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``uefivars`` parser; with ``only``, just that sub-command.
+
+    ``main`` passes ``only`` when the first argument names a sub-command: building all
+    seven sub-parsers costs start-up time (argparse makes a help formatter per argument),
+    and a command line starting with a sub-command never needs the others. Anything else
+    (``--help``, ``--version``, a mistyped command) gets the full parser.
+    """
+    parser = argparse.ArgumentParser(
+        prog="uefivars",
+        formatter_class=_BuildFormatter,
+        description="Inspect and edit UEFI variable stores of virtual machines (QEMU uefi-vars JSON, edk2 OVMF/AAVMF flash images, AWS).",
+        epilog="Exit codes: 0 ok, 1 negative answer (differences / problems found), 2 bad usage or input.",
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, add in _COMMANDS.items():
+        if only is None or name == only:
+            add(sub)
+    for built in (parser, *sub.choices.values()):
+        built.formatter_class = argparse.HelpFormatter
     return parser
 
 
@@ -117,8 +171,10 @@ def _handler(name: str) -> Handler:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    command = arguments[0] if arguments and arguments[0] in _COMMANDS else None
+    parser = build_parser(command)
+    args = parser.parse_args(arguments)
     from ..errors import UefiVarsError
 
     try:

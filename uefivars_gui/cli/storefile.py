@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from pathlib import Path
 
 from ..codec.base import StoreDocument, StoreFormat
+from ..core.record import value
 from ..core.store import VarStore
 from ..errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pathlib is imported only when needed: start-up time of `uefivars show`
+    from pathlib import Path
 
 _EXTENSIONS = {".json": StoreFormat.JSON, ".fd": StoreFormat.EDK2, ".aws": StoreFormat.AWS}
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class OpenedStore:
-    path: Path
+    #: The path as given on the command line.
+    location: str | os.PathLike[str]
     document: StoreDocument
+
+    @property
+    def path(self) -> Path:
+        from pathlib import Path
+
+        return Path(self.location)
 
     @property
     def store(self) -> VarStore:
@@ -29,7 +39,8 @@ class OpenedStore:
 
 def read_bytes(path: str | os.PathLike[str]) -> bytes:
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as file:
+            return file.read()
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -44,13 +55,15 @@ def open_store(path: str | os.PathLike[str]) -> OpenedStore:
 
     data = read_bytes(path)
     try:
-        return OpenedStore(Path(path), registry.decode(data))
+        return OpenedStore(path, registry.decode(data))
     except DecodeError as exc:
         raise DecodeError(exc.message, exc.offset, what=f"{path}" + (f": {exc.what}" if exc.what else "")) from None
 
 
 def format_for_output(path: str | os.PathLike[str], requested: str | None, default: StoreFormat | None) -> StoreFormat:
     """The output format: as requested, else by the new file's extension, else ``default``."""
+    from pathlib import Path
+
     if requested:
         return StoreFormat(requested)
     by_ext = _EXTENSIONS.get(Path(path).suffix.lower())

@@ -20,13 +20,13 @@ it is not supported. Signatures are checked in :mod:`uefivars_gui.crypto`, not h
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from enum import Enum
 from uuid import UUID
 
 from ..core.efitime import EFI_TIME_SIZE, EfiTime
 from ..core.fields import Field
 from ..core.guid import EFI_CERT_TYPE_PKCS7, EFI_CERT_TYPE_RSA2048_SHA256, GUID_SIZE, guid_label
+from ..core.record import value
 from ..core.ucs2 import encode_ucs2
 from ..errors import DecodeError, EncodeError
 
@@ -93,7 +93,7 @@ def probe(data: bytes) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class VariableAuthentication2:
     """EFI_VARIABLE_AUTHENTICATION_2 and the payload after it."""
 

@@ -37,7 +37,6 @@ import hashlib
 import re
 import struct
 import zlib
-from dataclasses import dataclass
 from uuid import UUID
 
 from ..core.attributes import AT, Attributes
@@ -45,6 +44,7 @@ from ..core.crc import crc32c
 from ..core.efitime import EFI_TIME_SIZE, EfiTime
 from ..core.fields import Field
 from ..core.guid import GUID_SIZE, guid_label
+from ..core.record import value
 from ..core.store import VarStore
 from ..core.variable import Variable, VariableKey
 from ..errors import DecodeError, EncodeError
@@ -176,7 +176,7 @@ def zdict_v0() -> bytes:
     return blob
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AwsOrigin:
     """How a decoded AWS file was written, so that saving it again changes nothing
     that the user did not change.
@@ -212,7 +212,7 @@ def probe(data: bytes) -> bool:
     return data.lstrip(_WHITESPACE)[: len(_ARMORED_MAGIC_PREFIX)] == _ARMORED_MAGIC_PREFIX
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class _Armor:
     armored: bool
     line_length: int | None
@@ -290,7 +290,7 @@ def _armor(binary: bytes, origin: AwsOrigin) -> bytes:
 # --- the container ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class _Container:
     payload: bytes
     level: int
@@ -381,7 +381,7 @@ class _Reader:
         return self.take(size, what)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class _Payload:
     variables: tuple[Variable, ...]
     empty_digest: bytes | None

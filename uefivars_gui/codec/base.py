@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
+from ..core.record import value
 from ..core.store import VarStore
 
 
@@ -14,7 +14,7 @@ class StoreFormat(StrEnum):
     AWS = "aws"  # python-uefivars "aws" uefi-data blob
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class StoreDocument:
     """A decoded store file: the variables plus what the codec needs to write the file
     back the way it was (``origin``, codec-specific: a flash image's geometry and

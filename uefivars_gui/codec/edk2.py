@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 from uuid import UUID
@@ -37,6 +36,7 @@ from ..core.guid import (
     VARIABLE,
     guid_label,
 )
+from ..core.record import field, replace, value
 from ..core.store import VarStore
 from ..core.ucs2 import encode_ucs2
 from ..core.variable import Variable
@@ -137,7 +137,7 @@ def _hex(value: int) -> str:
 # --- layouts ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class FlashLayout:
     """The geometry of a VARS image (edk2-variables.md §6.1). Offsets are image offsets."""
 
@@ -260,7 +260,7 @@ def layout_by_name(name: str) -> FlashLayout:
 # --- header structures -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class FirmwareVolumeHeader:
     """EFI_FIRMWARE_VOLUME_HEADER (PiFirmwareVolume.h)."""
 
@@ -294,7 +294,7 @@ class FirmwareVolumeHeader:
         return head + blocks + _BLOCK_MAP_ENTRY.pack(0, 0)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class VariableStoreHeader:
     """VARIABLE_STORE_HEADER (VariableFormat.h)."""
 
@@ -316,7 +316,7 @@ class VariableStoreHeader:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class VariableHeader:
     """VARIABLE_HEADER: the 32-byte record header of a non-authenticated store."""
 
@@ -349,7 +349,7 @@ class VariableHeader:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AuthenticatedVariableHeader:
     """AUTHENTICATED_VARIABLE_HEADER: the 60-byte record header of an authenticated store."""
 
@@ -402,7 +402,7 @@ class AuthenticatedVariableHeader:
 AnyVariableHeader = VariableHeader | AuthenticatedVariableHeader
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class FaultTolerantWorkingBlockHeader:
     """EFI_FAULT_TOLERANT_WORKING_BLOCK_HEADER (SystemNvDataGuid.h)."""
 
@@ -454,7 +454,7 @@ class RecordStatus(StrEnum):
 _LIVE_STATUSES = (RecordStatus.LIVE, RecordStatus.IN_TRANSITION)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class VariableRecord:
     """One variable record in the store, live or not."""
 
@@ -497,7 +497,7 @@ class VariableRecord:
         return (self.header.vendor_guid, self.name_bytes)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ImageWarning:
     """Something questionable that does not stop the image from being used."""
 
@@ -508,7 +508,7 @@ class ImageWarning:
         return f"{self.message} (at 0x{self.offset:X})"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@value(eq=False)
 class FlashImage:
     """A decoded VARS image: the live variables plus everything needed to write it back.
 
@@ -773,7 +773,7 @@ def _decode_name(raw: bytes) -> str | None:
     return raw[:-2].decode("utf-16-le", "surrogatepass")
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class _RawRecord:
     offset: int
     header: AnyVariableHeader
@@ -1401,7 +1401,7 @@ def encode_new(store: VarStore, layout: FlashLayout, *, authenticated: bool = Tr
 # --- space accounting ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SpaceInfo:
     """Space in an image's variable store, in bytes (edk2's QueryVariableInfo terms)."""
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 from ..core import guid
 from ..core.fields import Field
 from ..core.guid import GUID_SIZE, guid_label
+from ..core.record import value
 from ..errors import DecodeError
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ _SIGNATURE_TYPES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SignatureListHeader:
     """The framing of one EFI_SIGNATURE_LIST: where it is and how it divides."""
 
@@ -172,7 +172,7 @@ def walk_signature_lists(data: bytes, *, what: str = "EFI_SIGNATURE_LIST") -> tu
     return tuple(headers)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class EslFile:
     """An .esl file: its bytes and the lists they divide into."""
 

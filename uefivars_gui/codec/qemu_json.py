@@ -11,24 +11,26 @@ variables (as QEMU does) is the device's business, not the codec's.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 from uuid import UUID
 
 from ..core.attributes import AP, AT, Attributes
 from ..core.efitime import EFI_TIME_SIZE, ZERO_TIME, EfiTime
+from ..core.record import field, value
 from ..core.store import VarStore
 from ..core.variable import Variable
 from ..errors import DecodeError, EncodeError
 from .base import StoreDocument, StoreFormat
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and json are imported only when needed: start-up time
+    from typing import Any
+
 _HEX_RE = re.compile(r"^(?:[0-9a-fA-F]{2})*$")
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class JsonStyle:
     """How a JSON store file is laid out, so a file can be written back the way it was."""
 
@@ -60,7 +62,7 @@ VIRT_FW_VARS_STYLE = JsonStyle(
 PYTHON_UEFIVARS_ORDER = ("name", "data", "guid", "attr", "timestamp", "digest")
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class JsonOrigin:
     """What ``decode`` saw: the file's style, and its bytes and variables, so that
     writing back an unchanged store gives the file byte for byte."""
@@ -174,6 +176,8 @@ def decode(data: bytes) -> StoreDocument:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DecodeError("JSON store is not UTF-8 text", exc.start) from None
+    import json
+
     try:
         top = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -281,7 +285,12 @@ def _qemu_pretty(value: object, depth: int = 0) -> str:
 
 
 def _render_text(document: object, style: JsonStyle) -> str:
-    text = _qemu_pretty(document) if style.printer == "qemu" else json.dumps(document, indent=4)
+    if style.printer == "qemu":
+        text = _qemu_pretty(document)
+    else:
+        import json
+
+        text = json.dumps(document, indent=4)
     return text + "\n" if style.trailing_newline else text
 
 

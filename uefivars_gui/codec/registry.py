@@ -4,22 +4,37 @@ from __future__ import annotations
 
 from ..core.store import VarStore
 from ..errors import EncodeError, UnknownFormatError
-from . import qemu_json
 from .base import StoreDocument, StoreFormat
 
 #: Larger inputs are refused before parsing (an AAVMF image padded to 64 MiB is the
 #: largest real store).
 MAX_STORE_FILE = 128 * 1024 * 1024
 
+# The codecs are imported only for the format at hand (start-up time of the CLI). The
+# AWS probe is repeated here so that probing does not import codec.aws (zlib
+# dictionary, hashlib): the binary magic "AMZNUEFI", or the first ten characters of its
+# base64 (tests/codec/test_registry.py checks these agree with aws.probe).
+_AWS_MAGIC = b"AMZNUEFI"
+_AWS_ARMORED_MAGIC_PREFIX = b"QU1aTlVFRk"
+_WHITESPACE = b" \t\r\n\v\f"
+
+
+def _probe_aws(data: bytes) -> bool:
+    if data[: len(_AWS_MAGIC)] == _AWS_MAGIC:
+        return True
+    return data.lstrip(_WHITESPACE)[: len(_AWS_ARMORED_MAGIC_PREFIX)] == _AWS_ARMORED_MAGIC_PREFIX
+
 
 def probe(data: bytes) -> StoreFormat:
     """Which store format ``data`` is, judged by content (never by file name)."""
-    from . import aws, edk2
+    from . import edk2
 
     if edk2.probe(data):
         return StoreFormat.EDK2
-    if aws.probe(data):
+    if _probe_aws(data):
         return StoreFormat.AWS
+    from . import qemu_json
+
     if qemu_json.probe(data):
         return StoreFormat.JSON
     raise UnknownFormatError(
@@ -34,6 +49,8 @@ def decode(data: bytes, fmt: StoreFormat | None = None) -> StoreDocument:
         raise UnknownFormatError(f"file too large for a variable store ({len(data)} bytes)", 0)
     fmt = fmt or probe(data)
     if fmt is StoreFormat.JSON:
+        from . import qemu_json
+
         return qemu_json.decode(data)
     if fmt is StoreFormat.EDK2:
         from . import edk2
@@ -53,6 +70,8 @@ def encode(store: VarStore, fmt: StoreFormat, origin: object = None, *, layout: 
     image) or ``layout`` ("2M", "4M", "aavmf").
     """
     if fmt is StoreFormat.JSON:
+        from . import qemu_json
+
         return qemu_json.encode(store, origin if isinstance(origin, qemu_json.JsonOrigin) else None)
     if fmt is StoreFormat.EDK2:
         from . import edk2

@@ -50,8 +50,9 @@ _BY_SHORT["APPEND"] = AP
 
 def format_attributes(value: int) -> str:
     """Short flags such as ``NV|BS|RT|AT``; unknown bits as hex; ``-`` for none."""
-    parts = [short for bit, short in SHORT_NAMES.items() if value & bit]
-    rest = value & ~0xFF
+    bits = int(value)  # int arithmetic: IntFlag operators are slow (start-up time of `uefivars show`)
+    parts = [short for bit, short in SHORT_NAMES.items() if bits & int(bit)]
+    rest = bits & ~0xFF
     if rest:
         parts.append(f"0x{rest:x}")
     return "|".join(parts) if parts else "-"

@@ -10,8 +10,9 @@ string that decodes encodes back to the identical bytes:
   end-entire nodes. Their text form separates the paths with ``|`` (our extension: edk2
   has no text for a packed list and prints only the first path).
 
-Every known node is a frozen dataclass with the fields the UEFI spec names (``type``,
-``subtype`` and the raw ``body`` are properties). A node whose body does not have the
+Every known node is a frozen value class (``@value`` of :mod:`.record`, dataclass
+compatible) with the fields the UEFI spec names (``type``, ``subtype`` and the raw
+``body`` are properties). A node whose body does not have the
 exact layout of its type decodes as :class:`UnknownDevicePath` and keeps its bytes.
 
 :func:`to_text` prints the edk2 ``DevicePathToText`` forms (upper-case hex as edk2's
@@ -23,18 +24,18 @@ so ``parse_text(to_text(p)) == p`` holds for every path that decodes.
 
 from __future__ import annotations
 
-import ipaddress
-import re
 import struct
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from dataclasses import fields as dataclass_fields
 from enum import IntEnum
-from typing import ClassVar, TypeAlias
 from uuid import UUID
 
 from ..errors import DecodeError, EncodeError
 from .fields import Field
+from .record import field_names, value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and ipaddress are imported only when needed: start-up time
+    from typing import ClassVar, TypeAlias
 
 HEADER_SIZE = 4
 MAX_NODE_LENGTH = 0xFFFF
@@ -92,7 +93,7 @@ def _hex(value: int) -> str:
 
 
 class DevicePathNode:
-    """Base of every node. Subclasses are frozen, slotted dataclasses."""
+    """Base of every node. Subclasses are frozen, slotted ``@value`` classes (dataclass-compatible)."""
 
     __slots__ = ()
 
@@ -166,41 +167,64 @@ def _snake_to_caps(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
-_FORMAT_TOKEN = re.compile(r"(\d*)([BHIQs])")
+#: (struct, layout) per node class, built on first use.
+_STRUCTS: dict[type, tuple[struct.Struct, tuple[tuple[int, int, str], ...]]] = {}
+
+
+def _format_items(fmt: str) -> list[str]:
+    """The items of a struct format ("I16sB" -> ["I", "16s", "B"]): a count (decimal
+    digits) and a code, without compiling a regex at start-up."""
+    items = []
+    count = ""
+    for char in fmt:
+        if char in "BHIQs":
+            items.append(count + char)
+            count = ""
+        elif "0" <= char <= "9":
+            count += char
+        else:
+            count = ""
+    return items
 
 
 class _StructNode(DevicePathNode):
-    """A node whose body is a fixed little-endian struct, one dataclass field per item."""
+    """A node whose body is a fixed little-endian struct, one field per item."""
 
     __slots__ = ()
 
     FORMAT: ClassVar[str] = ""
 
     @classmethod
+    def _compiled(cls) -> tuple[struct.Struct, tuple[tuple[int, int, str], ...]]:
+        compiled = _STRUCTS.get(cls)
+        if compiled is None:
+            out: list[tuple[int, int, str]] = []
+            pos = 0
+            for item in _format_items(cls.FORMAT):
+                size = struct.calcsize("<" + item)
+                out.append((pos, size, item))
+                pos += size
+            compiled = _STRUCTS[cls] = (struct.Struct("<" + cls.FORMAT), tuple(out))
+        return compiled
+
+    @classmethod
     def _struct(cls) -> struct.Struct:
-        return struct.Struct("<" + cls.FORMAT)
+        return cls._compiled()[0]
 
     @classmethod
     def _layout(cls) -> list[tuple[int, int, str]]:
         """(offset, size, format item) per field."""
-        out: list[tuple[int, int, str]] = []
-        pos = 0
-        for count, code in _FORMAT_TOKEN.findall(cls.FORMAT):
-            item = f"{count}{code}"
-            size = struct.calcsize("<" + item)
-            out.append((pos, size, item))
-            pos += size
-        return out
+        return list(cls._compiled()[1])
 
     def _values(self) -> tuple[object, ...]:
-        return tuple(getattr(self, f.name) for f in dataclass_fields(self))  # type: ignore[arg-type]
+        return tuple([getattr(self, name) for name in field_names(self)])
 
     @property
     def body(self) -> bytes:
         values = self._values()
-        for (_, size, item), value in zip(self._layout(), values, strict=True):
-            if item.endswith("s") and (not isinstance(value, bytes) or len(value) != size):
-                raise EncodeError(f"{self.NAME}: expected {size} bytes, got {value!r}")
+        for (_, size, item), member in zip(self._layout(), values, strict=True):
+            if item.endswith("s") and (not isinstance(member, bytes) or len(member) != size):
+                raise EncodeError(f"{self.NAME}: expected {size} bytes, got {member!r}")
         try:
             return self._struct().pack(*values)
         except struct.error as exc:
@@ -221,7 +245,7 @@ class _StructNode(DevicePathNode):
         return str(value)
 
     def body_fields(self) -> list[tuple[str, int, int, str]]:
-        names = [f.name for f in dataclass_fields(self)]  # type: ignore[arg-type]
+        names = field_names(self)
         return [
             (_snake_to_caps(name), offset, size, self._format_field(name, value))
             for name, (offset, size, _), value in zip(names, self._layout(), self._values(), strict=True)
@@ -231,7 +255,7 @@ class _StructNode(DevicePathNode):
 # Hardware ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PciDevicePath(_StructNode):
     TYPE = DevicePathType.HARDWARE
     SUBTYPE = 0x01
@@ -244,7 +268,7 @@ class PciDevicePath(_StructNode):
         return f"Pci({_hex(self.device)},{_hex(self.function)})"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PcCardDevicePath(_StructNode):
     TYPE = DevicePathType.HARDWARE
     SUBTYPE = 0x02
@@ -256,7 +280,7 @@ class PcCardDevicePath(_StructNode):
         return f"PcCard({_hex(self.function_number)})"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class MemMapDevicePath(_StructNode):
     TYPE = DevicePathType.HARDWARE
     SUBTYPE = 0x03
@@ -273,7 +297,7 @@ class MemMapDevicePath(_StructNode):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ControllerDevicePath(_StructNode):
     TYPE = DevicePathType.HARDWARE
     SUBTYPE = 0x05
@@ -285,7 +309,7 @@ class ControllerDevicePath(_StructNode):
         return f"Ctrl({_hex(self.controller_number)})"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class BmcDevicePath(_StructNode):
     TYPE = DevicePathType.HARDWARE
     SUBTYPE = 0x06
@@ -329,7 +353,7 @@ class _VendorNode(DevicePathNode):
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class VendorHwDevicePath(_VendorNode):
     TYPE = DevicePathType.HARDWARE
     SUBTYPE = 0x04
@@ -360,7 +384,7 @@ _ACPI_PNP_TEXT = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AcpiHidDevicePath(_StructNode):
     TYPE = DevicePathType.ACPI
     SUBTYPE = 0x01
@@ -384,7 +408,7 @@ class AcpiHidDevicePath(_StructNode):
         return _StructNode._format_field(self, name, value)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AcpiAdrDevicePath(DevicePathNode):
     TYPE = DevicePathType.ACPI
     SUBTYPE = 0x03
@@ -414,7 +438,7 @@ class AcpiAdrDevicePath(DevicePathNode):
 # Messaging -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AtapiDevicePath(_StructNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x01
@@ -430,7 +454,7 @@ class AtapiDevicePath(_StructNode):
         return f"Ata({channel},{drive},{_hex(self.lun)})"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ScsiDevicePath(_StructNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x02
@@ -443,7 +467,7 @@ class ScsiDevicePath(_StructNode):
         return f"Scsi({_hex(self.pun)},{_hex(self.lun)})"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class FibreChannelDevicePath(_StructNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x03
@@ -457,7 +481,7 @@ class FibreChannelDevicePath(_StructNode):
         return f"Fibre({_hex(self.wwn)},{_hex(self.lun)})"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class UsbDevicePath(_StructNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x05
@@ -492,7 +516,7 @@ _USB_RESERVE_SUBCLASS_TEXT = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class UsbClassDevicePath(_StructNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x0F
@@ -519,7 +543,7 @@ class UsbClassDevicePath(_StructNode):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class DeviceLogicalUnitDevicePath(_StructNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x11
@@ -531,7 +555,7 @@ class DeviceLogicalUnitDevicePath(_StructNode):
         return f"Unit({_hex(self.lun)})"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SataDevicePath(_StructNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x12
@@ -545,7 +569,7 @@ class SataDevicePath(_StructNode):
         return f"Sata({_hex(self.hba_port_number)},{_hex(self.port_multiplier_port_number)},{_hex(self.lun)})"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class VendorMsgDevicePath(_VendorNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x0A
@@ -565,7 +589,7 @@ class VendorMsgDevicePath(_VendorNode):
         return _VendorNode.edk2_text(self)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class MacAddrDevicePath(_StructNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x0B
@@ -587,6 +611,8 @@ class MacAddrDevicePath(_StructNode):
 
 
 def _ipv4_text(address: bytes, port: int = 0) -> str:
+    import ipaddress
+
     text = str(ipaddress.IPv4Address(address))
     return f"{text}:{port}" if port else text
 
@@ -604,7 +630,7 @@ def _protocol_text(protocol: int) -> str:
     return _PROTOCOL_TEXT.get(protocol) or _hex(protocol)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Ipv4DevicePath(_StructNode):
     """IPv4 node. edk2's text has no ports; we append ``:port`` to an address when the
     port is non-zero (an extension that keeps the text lossless)."""
@@ -639,7 +665,7 @@ class Ipv4DevicePath(_StructNode):
 _IPV6_ORIGIN_TEXT = {0: "Static", 1: "StatelessAutoConfigure", 2: "StatefulAutoConfigure"}
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Ipv6DevicePath(_StructNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x0D
@@ -665,6 +691,8 @@ class Ipv6DevicePath(_StructNode):
 
     def _format_field(self, name: str, value: object) -> str:
         if isinstance(value, bytes) and len(value) == 16:
+            import ipaddress
+
             return str(ipaddress.IPv6Address(value))
         return _StructNode._format_field(self, name, value)
 
@@ -673,7 +701,7 @@ _PARITY_TEXT = {0: "D", 1: "N", 2: "E", 3: "O", 4: "M", 5: "S"}
 _STOP_BITS_TEXT = {0: "D", 1: "1", 2: "1.5", 3: "2"}
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class UartDevicePath(_StructNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x0E
@@ -693,7 +721,7 @@ class UartDevicePath(_StructNode):
         return f"Uart({baud},{bits},{parity},{stop})"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class VlanDevicePath(_StructNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x14
@@ -705,7 +733,7 @@ class VlanDevicePath(_StructNode):
         return f"Vlan({self.vlan_id})"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class NvmeNamespaceDevicePath(_StructNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x17
@@ -720,7 +748,7 @@ class NvmeNamespaceDevicePath(_StructNode):
         return f"NVMe({_hex(self.namespace_id)},{'-'.join(f'{b:02X}' for b in eui)})"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class UriDevicePath(DevicePathNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x18
@@ -752,7 +780,7 @@ class UriDevicePath(DevicePathNode):
         return [("Uri", 0, len(self.body), self.uri)] if self.uri else []
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SdDevicePath(_StructNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x1A
@@ -764,7 +792,7 @@ class SdDevicePath(_StructNode):
         return f"SD({_hex(self.slot_number)})"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class EmmcDevicePath(_StructNode):
     TYPE = DevicePathType.MESSAGING
     SUBTYPE = 0x1D
@@ -784,7 +812,7 @@ SIGNATURE_TYPE_MBR = 0x01
 SIGNATURE_TYPE_GUID = 0x02
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class HardDriveDevicePath(_StructNode):
     TYPE = DevicePathType.MEDIA
     SUBTYPE = 0x01
@@ -840,7 +868,7 @@ class HardDriveDevicePath(_StructNode):
         return _StructNode._format_field(self, name, value)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class CdromDevicePath(_StructNode):
     TYPE = DevicePathType.MEDIA
     SUBTYPE = 0x02
@@ -854,7 +882,7 @@ class CdromDevicePath(_StructNode):
         return f"CDROM({_hex(self.boot_entry)},{_hex(self.partition_start)},{_hex(self.partition_size)})"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class VendorMediaDevicePath(_VendorNode):
     TYPE = DevicePathType.MEDIA
     SUBTYPE = 0x03
@@ -864,7 +892,7 @@ class VendorMediaDevicePath(_VendorNode):
     data: bytes = b""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class FilePathDevicePath(DevicePathNode):
     TYPE = DevicePathType.MEDIA
     SUBTYPE = 0x04
@@ -916,7 +944,7 @@ class _GuidNode(DevicePathNode):
         return [(self.FIELD_NAME, 0, 16, _guid_text(self.guid))]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class MediaProtocolDevicePath(_GuidNode):
     TYPE = DevicePathType.MEDIA
     SUBTYPE = 0x05
@@ -926,7 +954,7 @@ class MediaProtocolDevicePath(_GuidNode):
     guid: UUID
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class FvFileDevicePath(_GuidNode):
     """MEDIA_FW_VOL_FILEPATH_DEVICE_PATH (PIWG firmware file)."""
 
@@ -938,7 +966,7 @@ class FvFileDevicePath(_GuidNode):
     guid: UUID
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class FvDevicePath(_GuidNode):
     """MEDIA_FW_VOL_DEVICE_PATH (PIWG firmware volume)."""
 
@@ -950,7 +978,7 @@ class FvDevicePath(_GuidNode):
     guid: UUID
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class RelativeOffsetRangeDevicePath(_StructNode):
     TYPE = DevicePathType.MEDIA
     SUBTYPE = 0x08
@@ -967,7 +995,7 @@ class RelativeOffsetRangeDevicePath(_StructNode):
 # End and unknown -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class EndInstanceDevicePath(DevicePathNode):
     """End of one instance of a multi-instance path. ``extra``: bytes past the 4-byte
     header (invalid for edk2, kept for fidelity)."""
@@ -989,7 +1017,7 @@ class EndInstanceDevicePath(DevicePathNode):
         return ","
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class EndEntireDevicePath(DevicePathNode):
     """End of a whole device path (7F/FF)."""
 
@@ -1010,7 +1038,7 @@ class EndEntireDevicePath(DevicePathNode):
         return ""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class UnknownDevicePath(DevicePathNode):
     """Any node we have no typed form for (or whose body has an unexpected length)."""
 
@@ -1264,7 +1292,23 @@ def _split_top(text: str, seps: str, base: int) -> list[tuple[int, str]]:
     return pieces
 
 
-_NODE_TEXT = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\((.*)\)\s*$", re.DOTALL)
+def _node_text(segment: str) -> tuple[str, str] | None:
+    """``Name(args)`` split into name and args, or None: the groups of
+    ``re.match(r"^\\s*([A-Za-z][A-Za-z0-9_]*)\\((.*)\\)\\s*$", segment, re.DOTALL)``, without
+    compiling a regex at start-up (`uefivars show` prints device paths)."""
+    text = segment.lstrip()
+    paren = text.find("(")
+    if paren < 1:
+        return None
+    name = text[:paren]
+    if not (name[0].isascii() and name[0].isalpha()):
+        return None
+    if not all(c.isascii() and (c.isalnum() or c == "_") for c in name):
+        return None
+    rest = text[paren + 1 :].rstrip()
+    if not rest.endswith(")"):
+        return None
+    return name, rest[:-1]
 
 
 class _TextError(Exception):
@@ -1313,6 +1357,8 @@ def _ipv4_arg(text: str) -> tuple[bytes, int]:
         port = _int_arg(port_text)
     if not value:
         return bytes(4), port
+    import ipaddress
+
     try:
         return ipaddress.IPv4Address(value).packed, port
     except ValueError:
@@ -1334,6 +1380,8 @@ def _ipv6_arg(text: str) -> tuple[bytes, int]:
             port = _int_arg(rest[1:])
     if not value:
         return bytes(16), port
+    import ipaddress
+
     try:
         return ipaddress.IPv6Address(value).packed, port
     except ValueError:
@@ -1614,13 +1662,13 @@ _PARSERS.update({name.lower(): _generic_parser(int(t)) for t, name in _GENERIC_N
 
 
 def _parse_segment(segment: str, offset: int) -> DevicePathNode:
-    match = _NODE_TEXT.match(segment)
+    match = _node_text(segment)
     if match is None:
         path_name = segment.strip()
         if not path_name:
             raise DecodeError("empty device path node", offset, what="device path text")
         return _parse_file_path_text(path_name, offset)
-    name, inner = match.group(1), match.group(2)
+    name, inner = match
     parser = _PARSERS.get(name.lower())
     if parser is None:
         raise DecodeError(f"unknown device path node {name}(...)", offset, what="device path text")

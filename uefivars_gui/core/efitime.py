@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import struct
-from dataclasses import dataclass
 
 from ..errors import DecodeError
+from .record import value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # datetime is imported only when needed: start-up time of `uefivars show`
+    import datetime as _dt
 
 EFI_TIME_SIZE = 16
 _STRUCT = struct.Struct("<HBBBBBBIhBB")
 
 
-@dataclass(frozen=True, slots=True, order=False)
+@value
 class EfiTime:
     year: int = 0
     month: int = 0
@@ -42,13 +45,17 @@ class EfiTime:
     @classmethod
     def from_datetime(cls, when: _dt.datetime) -> EfiTime:
         """A UTC timestamp as firmware tools write it (pads, nanosecond, zone zero)."""
+        import datetime as _dt
+
         if when.tzinfo is not None:
-            when = when.astimezone(_dt.timezone.utc)
+            when = when.astimezone(_dt.UTC)
         return cls(when.year, when.month, when.day, when.hour, when.minute, when.second)
 
     @classmethod
     def parse(cls, text: str) -> EfiTime:
         """Parse ``YYYY-MM-DDTHH:MM:SS[Z]`` (UTC)."""
+        import datetime as _dt
+
         stripped = text.strip().removesuffix("Z").removesuffix("z")
         try:
             when = _dt.datetime.fromisoformat(stripped)
@@ -69,9 +76,11 @@ class EfiTime:
         return self.sort_key() > other.sort_key()
 
     def to_datetime(self) -> _dt.datetime | None:
+        import datetime as _dt
+
         try:
             return _dt.datetime(self.year, self.month, self.day, self.hour, self.minute, self.second,
-                                tzinfo=_dt.timezone.utc)
+                                tzinfo=_dt.UTC)
         except ValueError:
             return None
 

@@ -8,10 +8,11 @@ to find the deepest field that contains a clicked byte.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+
+from .record import field, value
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Field:
     name: str
     offset: int

@@ -158,13 +158,14 @@ def guid_label(guid: UUID) -> str:
     return KNOWN_GUIDS.get(guid) or str(guid)
 
 
-_GUID_RE = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$")
+#: Compiled on first use (re caches it): start-up time.
+_GUID_RE = r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$"
 
 
 def parse_guid(text: str) -> UUID:
     """Parse canonical GUID text (braces allowed) or a well-known name (any case)."""
     stripped = text.strip()
-    match = _GUID_RE.match(stripped)
+    match = re.match(_GUID_RE, stripped)
     if match:
         return UUID(match.group(1))
     known = _BY_NAME.get(stripped.lower())

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass, field
 from enum import IntFlag
 from uuid import UUID
 
@@ -28,6 +27,7 @@ from .crc import crc32
 from .devicepath import DevicePath
 from .fields import Field
 from .guid import KNOWN_GUIDS
+from .record import field, value
 from .scalars import guess_text, quote_text
 from .ucs2 import encode_ucs2, read_ucs2z
 
@@ -50,8 +50,9 @@ LOAD_OPTION_CATEGORY_APP = LoadOptionAttributes.CATEGORY_APP
 
 #: Variable name prefixes of load options (each followed by 4 upper-case hex digits).
 LOAD_OPTION_PREFIXES = ("Boot", "Driver", "SysPrep", "PlatformRecovery")
-_LOAD_OPTION_NAME = re.compile(r"^(Boot|Driver|SysPrep|PlatformRecovery)([0-9A-F]{4})$")
-_KEY_OPTION_NAME = re.compile(r"^Key([0-9A-F]{4})$")
+# Compiled on first use (re caches them): start-up time.
+_LOAD_OPTION_NAME = r"^(Boot|Driver|SysPrep|PlatformRecovery)([0-9A-F]{4})$"
+_KEY_OPTION_NAME = r"^Key([0-9A-F]{4})$"
 
 _HEADER = struct.Struct("<IH")
 
@@ -59,12 +60,12 @@ _HEADER = struct.Struct("<IH")
 def is_load_option_name(name: str) -> bool:
     """True for ``Boot0001``, ``Driver000A``, ``SysPrep0000``, ``PlatformRecovery0000``
     (exactly four upper-case hex digits, as edk2 checks and writes them)."""
-    return _LOAD_OPTION_NAME.match(name) is not None
+    return re.match(_LOAD_OPTION_NAME, name) is not None
 
 
 def parse_load_option_name(name: str) -> tuple[str, int] | None:
     """``("Boot", 10)`` for ``Boot000A``; None for anything else."""
-    match = _LOAD_OPTION_NAME.match(name)
+    match = re.match(_LOAD_OPTION_NAME, name)
     return (match.group(1), int(match.group(2), 16)) if match else None
 
 
@@ -78,7 +79,7 @@ def load_option_name(prefix: str, number: int) -> str:
 
 
 def is_key_option_name(name: str) -> bool:
-    return _KEY_OPTION_NAME.match(name) is not None
+    return re.match(_KEY_OPTION_NAME, name) is not None
 
 
 def format_load_option_attributes(value: int) -> str:
@@ -124,7 +125,7 @@ def _summary_optional(data: bytes, limit: int = 32) -> str:
     return text
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class LoadOption:
     """One EFI_LOAD_OPTION.
 
@@ -305,7 +306,7 @@ _KEY_DATA_MODIFIERS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class InputKey:
     """EFI_INPUT_KEY."""
 
@@ -325,7 +326,7 @@ class InputKey:
         return f"U+{self.unicode_char:04X}"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class KeyOption:
     """EFI_KEY_OPTION: a hot key that boots ``Boot{boot_option:04X}``."""
 

@@ -34,19 +34,21 @@ JSON for people (``{"format": "uefivars-policy-set", "version": 1, "policies": [
 
 from __future__ import annotations
 
-import json
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
 from uuid import UUID
 
 from ..errors import DecodeError, EncodeError
 from .attributes import format_attributes, parse_attributes
 from .fields import Field
 from .guid import guid_label, parse_guid
+from .record import value
 from .ucs2 import decode_ucs2, encode_ucs2
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and json are imported only when needed: start-up time
+    from typing import Any
 
 VARIABLE_POLICY_ENTRY_REVISION = 0x00010000
 POLICY_ENTRY_HEADER_SIZE = 44
@@ -97,7 +99,7 @@ def lock_type_name(value: int) -> str:
         return f"unknown ({value})"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class LockOnVarState:
     """VARIABLE_LOCK_ON_VAR_STATE_POLICY: lock while variable ``name`` in ``namespace`` == ``value``."""
 
@@ -107,7 +109,7 @@ class LockOnVarState:
     padding: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class VariablePolicyEntry:
     """One VARIABLE_POLICY_ENTRY. ``name`` None means the policy covers the whole namespace."""
 
@@ -527,7 +529,7 @@ def match_priority(entry: VariablePolicyEntry, guid: UUID, name: str) -> int | N
     return priority
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PolicyMatch:
     index: int
     entry: VariablePolicyEntry
@@ -594,11 +596,15 @@ def to_json(entries: Iterable[VariablePolicyEntry]) -> str:
         "version": POLICY_SET_VERSION,
         "policies": [e.to_dict() for e in entries],
     }
+    import json
+
     return json.dumps(doc, indent=2) + "\n"
 
 
 def from_json(text: str | bytes) -> tuple[VariablePolicyEntry, ...]:
     """Parse :func:`to_json` output (a bare list of policy objects is accepted too)."""
+    import json
+
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError) as exc:

@@ -10,13 +10,13 @@ byte that is neither 0 nor 1).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import IntFlag, StrEnum
 from uuid import UUID
 
 from ..errors import DecodeError, EncodeError
 from .fields import Field
 from .guid import GUID_SIZE, guid_label, parse_guid
+from .record import value
 
 
 def quote_text(text: str) -> str:
@@ -68,7 +68,7 @@ def guess_text(data: bytes) -> tuple[str, str] | None:
 # --- strings ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Ucs2String:
     """A UCS-2 (UTF-16LE) string; ``terminated`` says whether the data ends in a NUL."""
 
@@ -117,7 +117,7 @@ def parse_ucs2(text: str, *, nul: bool = True) -> Ucs2String:
     return Ucs2String(text, nul)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AsciiString:
     """An ASCII string (Lang, PlatformLang, LangCodes, PlatformLangCodes, SbatLevel)."""
 
@@ -179,7 +179,7 @@ _TRUE_WORDS = {"1", "true", "yes", "on", "enable", "enabled", "y"}
 _FALSE_WORDS = {"0", "false", "no", "off", "disable", "disabled", "n"}
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Boolean:
     """A one-byte boolean (SecureBoot, SetupMode, SecureBootEnable, CustomMode...).
 
@@ -309,7 +309,7 @@ class UIntStyle(StrEnum):
 _SIZES = (1, 2, 4, 8)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class UInt:
     """An unsigned little-endian integer of 1, 2, 4 or 8 bytes."""
 
@@ -466,7 +466,7 @@ def parse_uint(
 # --- arrays -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class UInt16Array:
     """A UINT16 array: BootOrder, DriverOrder, SysPrepOrder (shown as ``Boot0001``...)."""
 
@@ -483,10 +483,10 @@ class UInt16Array:
 
     def to_bytes(self) -> bytes:
         out = bytearray()
-        for value in self.values:
-            if not 0 <= value <= 0xFFFF:
-                raise EncodeError(f"UINT16 out of range: {value}")
-            out += value.to_bytes(2, "little")
+        for number in self.values:
+            if not 0 <= number <= 0xFFFF:
+                raise EncodeError(f"UINT16 out of range: {number}")
+            out += number.to_bytes(2, "little")
         return bytes(out)
 
     def summary(self) -> str:
@@ -519,7 +519,7 @@ def parse_uint16_array(text: str, prefix: str = "Boot") -> UInt16Array:
     return UInt16Array(tuple(_parse_option_number(t, prefix, "UINT16 array") for t in tokens), prefix)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class GuidArray:
     """An array of EFI_GUIDs (SignatureSupport, OsRecoveryOrder)."""
 

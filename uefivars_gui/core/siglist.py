@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from uuid import UUID
 
 from ..errors import DecodeError, EncodeError, UefiVarsError
@@ -33,6 +32,7 @@ from . import guid as g
 from .efitime import EFI_TIME_SIZE, EfiTime
 from .fields import Field
 from .guid import guid_from_bytes, guid_label
+from .record import value
 
 SIGNATURE_LIST_HEADER_SIZE = 28
 SIGNATURE_OWNER_SIZE = 16
@@ -45,7 +45,7 @@ X509Describer = Callable[[bytes], tuple[str, tuple[Field, ...]]]
 RsaChecker = Callable[[bytes], bool]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SignatureType:
     """One row of the signature type table (edk2 ``mSupportSigItem`` plus the types it rejects)."""
 
@@ -97,7 +97,7 @@ def signature_type_label(guid: UUID) -> str:
 # --- values ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SignatureData:
     """EFI_SIGNATURE_DATA: the owner GUID and the signature bytes (hash, DER, ...)."""
 
@@ -112,7 +112,7 @@ class SignatureData:
         return self.owner.bytes_le + bytes(self.data)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SignatureList:
     """EFI_SIGNATURE_LIST with its entries; every entry is exactly ``signature_size`` bytes."""
 
@@ -159,7 +159,7 @@ class SignatureList:
         return head + bytes(self.header) + b"".join(e.to_bytes() for e in self.entries)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SignatureEntry:
     """One EFI_SIGNATURE_DATA with its position in a database."""
 
@@ -183,7 +183,7 @@ class SignatureEntry:
         return signature_type_label(self.signature_type)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class CertX509Hash:
     """EFI_CERT_X509_SHA256/384/512 (and SM3): ToBeSignedHash + TimeOfRevocation."""
 
@@ -221,7 +221,7 @@ def decode_x509_hash(signature_type: UUID, data: bytes) -> CertX509Hash:
     return CertX509Hash.from_bytes(data, info.tbs_hash_size)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SignatureDatabase:
     """A concatenation of signature lists: the value of PK, KEK, db, dbx, dbt or an .esl file."""
 
@@ -503,9 +503,9 @@ def hash_list(signature_type: UUID, hashes: Iterable[bytes], owner: UUID) -> Sig
     items = tuple(bytes(h) for h in hashes)
     if not items:
         raise EncodeError("no hashes given")
-    for value in items:
-        if len(value) != info.data_size:
-            raise EncodeError(f"{info.label} signatures are {info.data_size} bytes, got {len(value)}")
+    for digest in items:
+        if len(digest) != info.data_size:
+            raise EncodeError(f"{info.label} signatures are {info.data_size} bytes, got {len(digest)}")
     return SignatureList(
         signature_type,
         b"",

@@ -13,36 +13,38 @@ check (:func:`check_variable`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 from uuid import UUID
 
 from ..errors import DecodeError
-from . import devicepath, loadoption, policy, scalars, siglist
+from . import devicepath, loadoption, scalars, siglist
 from . import guid as g
 from .attributes import AP, AT, BS, HR, NV, RT, Attributes, format_attributes
 from .devicepath import DevicePath
 from .fields import Field
+from .record import value
 from .variable import Variable
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-@runtime_checkable
-class TypedValue(Protocol):
-    """What every typed decoder returns."""
+    from . import policy
+    from .typedvalue import Decoder, TypedValue
+else:
 
-    @property
-    def kind(self) -> str: ...
+    def __getattr__(name):
+        # TypedValue (a typing.Protocol) and Decoder are built on first use: importing
+        # typing would cost `uefivars show` start-up time. policy likewise.
+        if name in ("TypedValue", "Decoder"):
+            from . import typedvalue
 
-    def summary(self) -> str:
-        """One short line for tables and the CLI."""
-        ...
-
-    def fields(self) -> Field:
-        """The decoded-field tree; the root spans the whole data."""
-        ...
-
-    def to_bytes(self) -> bytes: ...
+            found = getattr(typedvalue, name)
+        elif name == "policy":
+            from . import policy as found
+        else:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        globals()[name] = found
+        return found
 
 
 # --- generic values -----------------------------------------------------------------
@@ -50,7 +52,7 @@ class TypedValue(Protocol):
 _PREVIEW_BYTES = 16
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class HexValue:
     """Bytes with no typed meaning (or that failed to decode: then ``warning`` says why)."""
 
@@ -90,7 +92,7 @@ class HexValue:
         return Field("Data", 0, len(self.data), self.summary(), rows, self.warning)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class DevicePathValue:
     """A (multi-instance) device path variable: ConIn, ConOut, ErrOut, VMMBootOrder####."""
 
@@ -118,7 +120,7 @@ def decode_device_path_value(data: bytes) -> DevicePathValue:
     return DevicePathValue(devicepath.decode(data))
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SignatureDatabaseValue:
     """A signature database (PK, KEK, db, dbx, dbt, MokList...).
 
@@ -147,7 +149,7 @@ def decode_signature_database_value(data: bytes) -> SignatureDatabaseValue:
     return SignatureDatabaseValue(siglist.decode_signature_database(bytes(data)))
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PolicyTableValue:
     """A sequence of VARIABLE_POLICY_ENTRY records (a DUMP reply, a policy set)."""
 
@@ -158,6 +160,8 @@ class PolicyTableValue:
         return "policy"
 
     def to_bytes(self) -> bytes:
+        from . import policy
+
         return policy.encode_policy_table(self.entries)
 
     def summary(self) -> str:
@@ -175,13 +179,12 @@ class PolicyTableValue:
 
 
 def decode_policy_table_value(data: bytes) -> PolicyTableValue:
+    from . import policy
+
     return PolicyTableValue(tuple(policy.decode_policy_table(bytes(data))))
 
 
 # --- the dispatch table -------------------------------------------------------------
-
-Decoder = Callable[[bytes], TypedValue]
-
 
 def _uint(
     size: int,
@@ -255,10 +258,26 @@ _add(
 _add(g.SHIM_LOCK, "MokList MokListRT MokListX MokListXRT", _SIGDB)
 _add(g.SHIM_LOCK, "SbatLevel SbatLevelRT", _STRING)
 
-_PATTERNS: list[tuple[UUID, re.Pattern[str], Decoder]] = [
-    (_GLOBAL, re.compile(r"^(Boot|Driver|SysPrep|PlatformRecovery)[0-9A-F]{4}$"), _LOAD_OPTION),
-    (_GLOBAL, re.compile(r"^Key[0-9A-F]{4}$"), loadoption.decode_key_option),
-    (g.VMM_BOOT_ORDER, re.compile(r"^VMMBootOrder[0-9A-Fa-f]{4}$"), _DEVPATH),
+_UPPER_HEX = frozenset("0123456789ABCDEF")
+_HEX = frozenset("0123456789ABCDEFabcdef")
+
+
+def _numbered(prefixes: tuple[str, ...], digits: frozenset[str]) -> Callable[[str], bool]:
+    """A test for ``<prefix>####`` names: what ``re.match(r"^(P1|P2|...)[digits]{4}$", name)``
+    says, without compiling regexes at start-up (every `uefivars show` needs these)."""
+
+    def matches(name: str) -> bool:
+        if name.endswith("\n"):  # "$" also matches before a final newline
+            name = name[:-1]
+        return len(name) > 4 and name[:-4] in prefixes and all(c in digits for c in name[-4:])
+
+    return matches
+
+
+_PATTERNS: list[tuple[UUID, Callable[[str], bool], Decoder]] = [
+    (_GLOBAL, _numbered(("Boot", "Driver", "SysPrep", "PlatformRecovery"), _UPPER_HEX), _LOAD_OPTION),
+    (_GLOBAL, _numbered(("Key",), _UPPER_HEX), loadoption.decode_key_option),
+    (g.VMM_BOOT_ORDER, _numbered(("VMMBootOrder",), _HEX), _DEVPATH),
 ]
 
 
@@ -267,8 +286,8 @@ def decoder_for(guid: UUID, name: str) -> Decoder | None:
     decoder = _EXACT.get((guid, name))
     if decoder is not None:
         return decoder
-    for pattern_guid, pattern, candidate in _PATTERNS:
-        if guid == pattern_guid and pattern.match(name):
+    for pattern_guid, matches, candidate in _PATTERNS:
+        if guid == pattern_guid and matches(name):
             return candidate
     return None
 
@@ -345,7 +364,7 @@ def decode_as(kind: str, data: bytes) -> TypedValue:
 # --- well-known variable rules ------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SizeRule:
     """``min_size <= size <= max_size`` and ``(size - min_size) % step == 0``."""
 
@@ -374,7 +393,7 @@ class SizeRule:
         return text
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class VariableRule:
     attributes: Attributes
     size: SizeRule
@@ -394,7 +413,8 @@ _BS_RT = BS | RT
 _NV_BS_RT_AT = NV | BS | RT | AT
 
 _RULES: dict[tuple[UUID, str], VariableRule] = {}
-_RULE_PATTERNS: list[tuple[UUID, re.Pattern[str], VariableRule]] = []
+#: (namespace, name pattern, rule); the patterns are compiled on first use (start-up time).
+_RULE_PATTERNS: list[tuple[UUID, str, VariableRule]] = []
 
 
 def _rule(guid: UUID, names: str, rule: VariableRule) -> None:
@@ -402,56 +422,59 @@ def _rule(guid: UUID, names: str, rule: VariableRule) -> None:
         _RULES[(guid, name)] = rule
 
 
-_rule(_GLOBAL, "LangCodes PlatformLangCodes", VariableRule(_BS_RT, SizeRule(1)))
-_rule(_GLOBAL, "Lang PlatformLang", VariableRule(_NV_BS_RT, SizeRule(1)))
-_rule(_GLOBAL, "Timeout BootNext HwErrRecSupport", VariableRule(_NV_BS_RT, _exact(2)))
-_rule(_GLOBAL, "ConIn ConOut ErrOut", VariableRule(_NV_BS_RT, SizeRule(4)))
-_rule(_GLOBAL, "ConInDev ConOutDev ErrOutDev", VariableRule(_BS_RT, SizeRule(4)))
-_rule(_GLOBAL, "BootOrder DriverOrder SysPrepOrder", VariableRule(_NV_BS_RT, SizeRule(2, None, 2)))
-_rule(_GLOBAL, "BootCurrent", VariableRule(_BS_RT, _exact(2)))
-_rule(_GLOBAL, "BootOptionSupport", VariableRule(_BS_RT, _exact(4)))
-_rule(_GLOBAL, "SetupMode SecureBoot VendorKeys", VariableRule(_BS_RT, _exact(1), read_only=True))
-_rule(_GLOBAL, "KEK PK", VariableRule(_NV_BS_RT_AT, SizeRule(1)))
-_rule(_GLOBAL, "SignatureSupport", VariableRule(_BS_RT, SizeRule(16, None, 16), read_only=True))
-_rule(
-    _GLOBAL,
-    "KEKDefault PKDefault dbDefault dbxDefault dbtDefault",
-    VariableRule(_BS_RT, SizeRule(1), read_only=True),
-)
-_rule(_GLOBAL, "OsIndicationsSupported", VariableRule(_BS_RT, _exact(8)))
-_rule(_GLOBAL, "OsIndications", VariableRule(_NV_BS_RT, _exact(8)))
-_rule(g.EFI_IMAGE_SECURITY_DATABASE, "db dbx dbt", VariableRule(_NV_BS_RT_AT, SizeRule(1)))
-# What edk2/OVMF write in their own namespaces (not enforced by VarCheckUefiLib).
-_rule(g.SECURE_BOOT_ENABLE_DISABLE, "SecureBootEnable", VariableRule(NV | BS, _exact(1), enforced=False))
-_rule(g.CUSTOM_MODE_ENABLE, "CustomMode", VariableRule(NV | BS, _exact(1), enforced=False))
-_rule(g.VENDOR_KEYS_NV, "VendorKeysNv", VariableRule(NV | BS | AT, _exact(1), enforced=False))
-_rule(g.MTC_VENDOR, "MTC", VariableRule(_NV_BS_RT, _exact(4), enforced=False))
-_rule(g.VAR_ERROR_FLAG, "VarErrorFlag", VariableRule(_NV_BS_RT, _exact(1), enforced=False))
-_rule(g.CERT_DB, "certdb", VariableRule(_NV_BS_RT_AT, SizeRule(4), enforced=False))
-_rule(g.CERT_DB, "certdbv", VariableRule(_BS_RT | AT, SizeRule(4), enforced=False))
-_rule(
-    g.MEMORY_TYPE_INFORMATION,
-    "MemoryTypeInformation",
-    VariableRule(NV | BS, SizeRule(0, None, 8), enforced=False),
-)
-_rule(
-    g.MEMORY_OVERWRITE_CONTROL,
-    "MemoryOverwriteRequestControl",
-    VariableRule(_NV_BS_RT, _exact(1), enforced=False),
-)
+def _load_rules() -> None:
+    """Fill the rule tables (on first use: `uefivars show` never needs them)."""
+    _rule(_GLOBAL, "LangCodes PlatformLangCodes", VariableRule(_BS_RT, SizeRule(1)))
+    _rule(_GLOBAL, "Lang PlatformLang", VariableRule(_NV_BS_RT, SizeRule(1)))
+    _rule(_GLOBAL, "Timeout BootNext HwErrRecSupport", VariableRule(_NV_BS_RT, _exact(2)))
+    _rule(_GLOBAL, "ConIn ConOut ErrOut", VariableRule(_NV_BS_RT, SizeRule(4)))
+    _rule(_GLOBAL, "ConInDev ConOutDev ErrOutDev", VariableRule(_BS_RT, SizeRule(4)))
+    _rule(_GLOBAL, "BootOrder DriverOrder SysPrepOrder", VariableRule(_NV_BS_RT, SizeRule(2, None, 2)))
+    _rule(_GLOBAL, "BootCurrent", VariableRule(_BS_RT, _exact(2)))
+    _rule(_GLOBAL, "BootOptionSupport", VariableRule(_BS_RT, _exact(4)))
+    _rule(_GLOBAL, "SetupMode SecureBoot VendorKeys", VariableRule(_BS_RT, _exact(1), read_only=True))
+    _rule(_GLOBAL, "KEK PK", VariableRule(_NV_BS_RT_AT, SizeRule(1)))
+    _rule(_GLOBAL, "SignatureSupport", VariableRule(_BS_RT, SizeRule(16, None, 16), read_only=True))
+    _rule(
+        _GLOBAL,
+        "KEKDefault PKDefault dbDefault dbxDefault dbtDefault",
+        VariableRule(_BS_RT, SizeRule(1), read_only=True),
+    )
+    _rule(_GLOBAL, "OsIndicationsSupported", VariableRule(_BS_RT, _exact(8)))
+    _rule(_GLOBAL, "OsIndications", VariableRule(_NV_BS_RT, _exact(8)))
+    _rule(g.EFI_IMAGE_SECURITY_DATABASE, "db dbx dbt", VariableRule(_NV_BS_RT_AT, SizeRule(1)))
+    # What edk2/OVMF write in their own namespaces (not enforced by VarCheckUefiLib).
+    _rule(g.SECURE_BOOT_ENABLE_DISABLE, "SecureBootEnable", VariableRule(NV | BS, _exact(1), enforced=False))
+    _rule(g.CUSTOM_MODE_ENABLE, "CustomMode", VariableRule(NV | BS, _exact(1), enforced=False))
+    _rule(g.VENDOR_KEYS_NV, "VendorKeysNv", VariableRule(NV | BS | AT, _exact(1), enforced=False))
+    _rule(g.MTC_VENDOR, "MTC", VariableRule(_NV_BS_RT, _exact(4), enforced=False))
+    _rule(g.VAR_ERROR_FLAG, "VarErrorFlag", VariableRule(_NV_BS_RT, _exact(1), enforced=False))
+    _rule(g.CERT_DB, "certdb", VariableRule(_NV_BS_RT_AT, SizeRule(4), enforced=False))
+    _rule(g.CERT_DB, "certdbv", VariableRule(_BS_RT | AT, SizeRule(4), enforced=False))
+    _rule(
+        g.MEMORY_TYPE_INFORMATION,
+        "MemoryTypeInformation",
+        VariableRule(NV | BS, SizeRule(0, None, 8), enforced=False),
+    )
+    _rule(
+        g.MEMORY_OVERWRITE_CONTROL,
+        "MemoryOverwriteRequestControl",
+        VariableRule(_NV_BS_RT, _exact(1), enforced=False),
+    )
 
-_RULE_PATTERNS.extend(
-    [
-        (_GLOBAL, re.compile(r"^(Boot|Driver|SysPrep)[0-9A-F]{4}$"), VariableRule(_NV_BS_RT, SizeRule(6))),
-        (_GLOBAL, re.compile(r"^PlatformRecovery[0-9A-F]{4}$"), VariableRule(_BS_RT, SizeRule(6))),
-        (_GLOBAL, re.compile(r"^Key[0-9A-F]{4}$"), VariableRule(_NV_BS_RT, SizeRule(10, 22, 4))),
-        (
-            g.EFI_HARDWARE_ERROR_VARIABLE,
-            re.compile(r"^HwErrRec[0-9A-F]{4}$"),
-            VariableRule(_NV_BS_RT | HR, SizeRule()),
-        ),
-    ]
-)
+    _RULE_PATTERNS.extend(
+        [
+            (_GLOBAL, r"^(Boot|Driver|SysPrep)[0-9A-F]{4}$", VariableRule(_NV_BS_RT, SizeRule(6))),
+            (_GLOBAL, r"^PlatformRecovery[0-9A-F]{4}$", VariableRule(_BS_RT, SizeRule(6))),
+            (_GLOBAL, r"^Key[0-9A-F]{4}$", VariableRule(_NV_BS_RT, SizeRule(10, 22, 4))),
+            (
+                g.EFI_HARDWARE_ERROR_VARIABLE,
+                r"^HwErrRec[0-9A-F]{4}$",
+                VariableRule(_NV_BS_RT | HR, SizeRule()),
+            ),
+        ]
+    )
+
 
 #: Namespaces where edk2 refuses (after EndOfDxe) to write any name it does not know.
 CHECKED_NAMESPACES = frozenset(
@@ -460,11 +483,13 @@ CHECKED_NAMESPACES = frozenset(
 
 
 def variable_rule(guid: UUID, name: str) -> VariableRule | None:
+    if not _RULES:
+        _load_rules()
     rule = _RULES.get((guid, name))
     if rule is not None:
         return rule
     for pattern_guid, pattern, candidate in _RULE_PATTERNS:
-        if guid == pattern_guid and pattern.match(name):
+        if guid == pattern_guid and re.match(pattern, name):
             return candidate
     return None
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from uuid import UUID
 
 from .attributes import AT, Attributes, format_attributes
 from .efitime import EfiTime
 from .guid import guid_label
+from .record import replace, value
 from .ucs2 import encode_ucs2
 
 VariableKey = tuple[UUID, str]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Variable:
     """One variable: its identity (GUID, name), attributes, data and auth metadata.
 
@@ -50,7 +50,7 @@ class Variable:
         return replace(self, data=bytes(data))
 
     def evolve(self, **changes: object) -> Variable:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)
 
     def describe(self) -> str:
         return f"{self.name} ({guid_label(self.guid)}, {format_attributes(self.attributes)}, {self.size} bytes)"

@@ -9,7 +9,8 @@ Modules: ``status`` (numbers), ``registers`` (the register window), ``mm`` (head
 dispatch), ``variables`` (variable protocol and store semantics), ``policy`` (VarCheck
 policies), ``events`` (boot phase), ``auth`` (authenticated writes), ``sigmerge``
 (signature-list merge), ``x509cn`` (certificate CN), ``log`` (typed records and MM
-decoders), ``config`` (device properties), ``engine`` (the facade).
+decoders), ``decode`` (those decoders as pure entry points, for captures and replays),
+``config`` (device properties), ``engine`` (the facade).
 
 :data:`INTENDED_DIFFERENCES` lists where the engine deliberately differs from QEMU
 10.0.2, each with the test that pins it (numbers follow
@@ -112,6 +113,15 @@ INTENDED_DIFFERENCES: tuple[tuple[str, str, str, str], ...] = (
         "tests/device/test_auth.py::test_db_signed_by_pk_accepted",
     ),
     (
+        "16",
+        "after EndOfDxe a guest SetVariable (write or delete) of a read-only variable -> EFI_WRITE_PROTECTED, "
+        "nothing changes (edk2 VarCheck READ_ONLY: SetupMode, SecureBoot, SignatureSupport, VendorKeys, "
+        "PKDefault, KEKDefault, dbDefault, dbxDefault, dbtDefault, VendorKeysNv, certdb, certdbv); "
+        "device-internal writes still happen",
+        "ordinary variables: a guest can write SetupMode=1 at OS runtime, then KEK/db/dbx unsigned",
+        "tests/device/test_readonly.py::test_read_only_variables_are_write_protected_after_end_of_dxe",
+    ),
+    (
         "A1",
         "dbt is handled like db/dbx (secure-boot database: 0x27 attributes, signer KEK/PK, append merge)",
         "dbt is a private authenticated variable",
@@ -166,8 +176,9 @@ INTENDED_DIFFERENCES: tuple[tuple[str, str, str, str], ...] = (
 #: Behaviour that matches QEMU 10.0.2 but deserves a decision (not changed here).
 OPEN_QUESTIONS: tuple[tuple[str, str], ...] = (
     (
-        "SetupMode is an ordinary BS|RT variable: a guest (even at OS runtime) can write 1 and then write "
-        "KEK/db/dbx unsigned (verified on QEMU 10.0.2)",
+        "before EndOfDxe SetupMode is still an ordinary BS|RT variable (read-only only after EndOfDxe, #16): "
+        "firmware code can write 1 and then write KEK/db/dbx unsigned; edk2 keeps the platform mode "
+        "internally instead (verified on QEMU 10.0.2 at any phase)",
         "tests/device/test_auth.py::test_setup_mode_variable_is_guest_writable_like_qemu",
     ),
     (

@@ -20,10 +20,12 @@ from uuid import UUID
 
 from ..core.efitime import EfiTime
 from ..core.guid import (
+    CERT_DB,
     CUSTOM_MODE_ENABLE,
     EFI_CERT_TYPE_PKCS7,
     EFI_GLOBAL_VARIABLE,
     EFI_IMAGE_SECURITY_DATABASE,
+    VENDOR_KEYS_NV,
 )
 from ..core.variable import Variable
 from .sigmerge import x509_certificates
@@ -59,6 +61,35 @@ SECURE_BOOT_SIGNERS: dict[tuple[UUID, str], tuple[tuple[UUID, str], ...]] = {
 }
 
 PK_KEY = (EFI_GLOBAL_VARIABLE, "PK")
+
+#: Variables with edk2's VarCheck READ_ONLY property: a guest SetVariable (write or
+#: delete) after EndOfDxe answers EFI_WRITE_PROTECTED (intended difference 16; QEMU has
+#: no such property). From VarCheckUefiLib (SetupMode, SecureBoot, SignatureSupport,
+#: VendorKeys, the *Default databases) and AuthVariableLib's mAuthVarEntry (VendorKeysNv,
+#: certdb, certdbv); VendorKeysNv also in EfiGlobalVariable, where QEMU creates it.
+READ_ONLY_VARIABLES: frozenset[tuple[UUID, str]] = frozenset(
+    {
+        *(
+            (EFI_GLOBAL_VARIABLE, name)
+            for name in (
+                "SetupMode",
+                "SecureBoot",
+                "SignatureSupport",
+                "VendorKeys",
+                "PKDefault",
+                "KEKDefault",
+                "dbDefault",
+                "dbxDefault",
+                "dbtDefault",
+                "VendorKeysNv",
+            )
+        ),
+        (VENDOR_KEYS_NV, "VendorKeysNv"),
+        (CERT_DB, "certdb"),
+        (CERT_DB, "certdbv"),
+    }
+)
+
 #: Attributes every secure-boot database must have (NV|BS|RT|AT).
 SECURE_BOOT_ATTRIBUTES = 0x27
 
@@ -85,6 +116,10 @@ class Pkcs7Verifier(Protocol):
 
 def is_secure_boot_variable(guid: UUID, name: str) -> bool:
     return (guid, name) in SECURE_BOOT_SIGNERS
+
+
+def is_read_only_variable(guid: UUID, name: str) -> bool:
+    return (guid, name) in READ_ONLY_VARIABLES
 
 
 def is_pk(guid: UUID, name: str) -> bool:

@@ -15,7 +15,7 @@ QEMU behaviour (qemu-uefi-vars.md §2.4) with the project's intended differences
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -171,6 +171,10 @@ class PolicyEngine:
     """Registered policies, the interface lock and the DUMP pagination cache."""
 
     def __init__(self) -> None:
+        #: the administrator's policies (``uefivars serve --policies``): checked on their
+        #: own before the guest's, so no guest registration can outrank them; kept across
+        #: hard resets; listed first by DUMP
+        self.host: list[Policy] = []
         #: QEMU's list order: sorted by hashmark count, nameless ones after named ones
         self.policies: list[Policy] = []
         #: registration order (what DUMP returns, as edk2)
@@ -179,8 +183,13 @@ class PolicyEngine:
         self._bytes = 0
         self._dump_cache: bytes | None = None
 
+    def set_host_policies(self, entries: Sequence[bytes]) -> None:
+        """Install the host's policies (already validated VARIABLE_POLICY_ENTRY bytes)."""
+        self.host = [Policy.from_entry(entry) for entry in entries]
+        self._dump_cache = None
+
     def clear(self) -> None:
-        """Hard reset: delete every policy and unlock."""
+        """Hard reset: delete every guest policy and unlock (host policies stay)."""
         self.policies.clear()
         self.registered.clear()
         self.locked = False
@@ -204,15 +213,15 @@ class PolicyEngine:
         return EfiStatus.SUCCESS
 
     def _find_exact(self, namespace: UUID, name: bytes) -> Policy | None:
-        for pol in self.policies:
+        for pol in self.host + self.policies:
             if pol.namespace == namespace and ucs2_equal(pol.name, name):
                 return pol
         return None
 
-    def best_match(self, guid: UUID, raw_name: bytes) -> Policy | None:
+    def best_match(self, guid: UUID, raw_name: bytes, *, host: bool = False) -> Policy | None:
         """The lowest-priority-value match; on a tie the first in list order."""
         best: Policy | None = None
-        for pol in self.policies:
+        for pol in self.host if host else self.policies:
             if pol.matches(guid, raw_name) and (best is None or pol.priority < best.priority):
                 best = pol
                 if best.priority == 0:
@@ -230,12 +239,22 @@ class PolicyEngine:
         end_of_dxe: bool,
         find: RawFinder,
     ) -> PolicyVerdict:
-        """QEMU's ``uefi_vars_policy_check`` (on the new variable, or the old one for a delete)."""
+        """QEMU's ``uefi_vars_policy_check`` (on the new variable, or the old one for a delete).
+
+        The host's best match is judged first and on its own, then the guest's."""
         if not end_of_dxe:
             return PolicyVerdict(EfiStatus.SUCCESS)
-        pol = self.best_match(guid, raw_name)
-        if pol is None:
-            return PolicyVerdict(EfiStatus.SUCCESS)
+        verdict = PolicyVerdict(EfiStatus.SUCCESS)
+        for host in (True, False):
+            pol = self.best_match(guid, raw_name, host=host)
+            if pol is not None:
+                verdict = self._judge(pol, attributes, data_size, is_new, find)
+                if verdict.status != EfiStatus.SUCCESS:
+                    return verdict
+        return verdict
+
+    @staticmethod
+    def _judge(pol: Policy, attributes: int, data_size: int, is_new: bool, find: RawFinder) -> PolicyVerdict:
         if attributes & pol.must_have != pol.must_have:
             return PolicyVerdict(EfiStatus.INVALID_PARAMETER, "must-have-attr", pol)
         if attributes & pol.cant_have:
@@ -331,7 +350,7 @@ class PolicyEngine:
             return EfiStatus.INVALID_PARAMETER, "DUMP needs a 16360-byte message"
         page = int.from_bytes(buf[base : base + 4], "little")
         if page == 0:
-            table = b"".join(p.entry for p in self.registered)
+            table = b"".join(p.entry for p in self.host + self.registered)
             self._dump_cache = table or None
             self._put_dump_params(buf, len(table), 0, bool(table))
             return EfiStatus.SUCCESS, None

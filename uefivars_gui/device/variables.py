@@ -11,6 +11,10 @@ order, keyed by (GUID, name up to the NUL). Every successful SetVariable moves t
 variable to the tail. QEMU keeps the raw NameSize bytes a guest sent (bytes after the NUL
 included); those are kept on the side and returned by GetNextVariableName. Storage is
 ``96 + NameSize + DataSize + digest size`` per variable, volatile ones included.
+
+After EndOfDxe a guest SetVariable of an edk2 READ_ONLY variable (SetupMode, SecureBoot,
+... see ``auth.READ_ONLY_VARIABLES``) answers EFI_WRITE_PROTECTED (intended difference
+16); the device's own writes (``internal_set``) are not affected.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from .auth import (
     Authenticator,
     Pkcs7Verifier,
     is_pk,
+    is_read_only_variable,
     is_secure_boot_variable,
     qemu_time_compare,
 )
@@ -460,6 +465,16 @@ class VariableService:
         self, guid: UUID, name: str, raw_name: bytes, attrs: int, data: bytes
     ) -> tuple[EfiStatus, str | None]:
         """SetVariable semantics (qemu-uefi-vars.md §3.3) on parsed arguments."""
+        if self.boot.end_of_dxe and is_read_only_variable(guid, name):
+            # intended difference 16: edk2's VarCheck READ_ONLY property, checked before
+            # the variable is looked up (writes and deletes alike); device writes go
+            # through internal_set and are not affected
+            return self._violation(
+                "read-only variable (edk2 VarCheck READ_ONLY) after EndOfDxe",
+                name,
+                guid,
+                EfiStatus.WRITE_PROTECTED,
+            )
         key = (guid, name)
         shadow = self.store.get(guid, name)  # may be an invisible (empty) variable
         old = shadow if shadow is not None and shadow.data else None

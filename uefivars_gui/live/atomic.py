@@ -11,13 +11,18 @@ from pathlib import Path
 def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same directory, fsync and
     rename. A failure leaves the old file as it was. An existing file's permission bits
-    are kept unless ``mode`` is given."""
+    are kept unless ``mode`` is given, and so is its owner and group where we may set
+    them (root editing a libvirt nvram file owned by the qemu user)."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    if mode is None:
-        try:
-            mode = target.stat().st_mode & 0o7777
-        except FileNotFoundError:
+    owner: tuple[int, int] | None = None
+    try:
+        info = target.stat()
+        owner = (info.st_uid, info.st_gid)
+        if mode is None:
+            mode = info.st_mode & 0o7777
+    except FileNotFoundError:
+        if mode is None:
             mode = 0o666 & ~_umask()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
@@ -25,6 +30,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, mode: int | None 
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if owner is not None and owner != (os.geteuid(), os.getegid()):
+            with contextlib.suppress(PermissionError):
+                os.chown(tmp_name, *owner)
         os.chmod(tmp_name, mode)
         os.replace(tmp_name, target)
     except BaseException:

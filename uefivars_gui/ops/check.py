@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import IntEnum
+from uuid import UUID
 
 from ..codec import edk2
 from ..core import guid as g
@@ -57,8 +58,8 @@ class Report:
         return tuple(f for f in self.findings if f.is_problem)
 
 
-def _bool(store: VarStore, guid: object, name: str) -> bool | None:
-    var = store.get(guid, name)  # type: ignore[arg-type]
+def _bool(store: VarStore, guid: UUID, name: str) -> bool | None:
+    var = store.get(guid, name)
     if var is None or len(var.data) != 1:
         return None
     return var.data != b"\x00"
@@ -146,9 +147,9 @@ def _boot_entries(store: VarStore) -> list[Finding]:
     options: dict[int, Variable] = {}
     for var in store:
         if var.guid == g.EFI_GLOBAL_VARIABLE and loadoption.is_load_option_name(var.name) and var.name.startswith("Boot"):
-            number = loadoption.parse_load_option_name(var.name)
-            if number is not None:
-                options[number[1]] = var
+            parsed = loadoption.parse_load_option_name(var.name)
+            if parsed is not None:
+                options[parsed[1]] = var
     order_var = store.get(g.EFI_GLOBAL_VARIABLE, "BootOrder")
     order: list[int] = []
     if order_var is not None and len(order_var.data) % 2 == 0:
@@ -170,7 +171,7 @@ def _boot_entries(store: VarStore) -> list[Finding]:
         if target not in options:
             findings.append(Finding(Severity.WARNING, f"BootNext names Boot{target:04X}, which does not exist", boot_next.key))
     by_target: dict[tuple[bytes, bytes], str] = {}
-    for number, var in sorted(options.items()):
+    for _number, var in sorted(options.items()):
         value = decode_variable(var)
         if not isinstance(value, loadoption.LoadOption):
             continue
@@ -223,7 +224,7 @@ def _space_qemu(store: VarStore) -> list[Finding]:
 def check_store(store: VarStore, origin: object = None, *, now: dt.datetime | None = None) -> Report:
     """Run every check. ``origin`` is the decoded document's origin (a FlashImage adds
     flash-space findings); ``now`` decides what counts as expired."""
-    when = now or dt.datetime.now(dt.timezone.utc)
+    when = now or dt.datetime.now(dt.UTC)
     findings: list[Finding] = []
     for var in store:
         if var.key in QEMU_ARTEFACTS:
