@@ -5,8 +5,9 @@ virt-fw-vars on the same file. virt-fw-vars is installed into its own venv (.ven
 first use, so the project's own venv stays clean.
 
 Both commands run as a user runs them: with compiled bytecode. PYTHONDONTWRITEBYTECODE is
-removed from their environment (with it set, every run recompiles every source file, which
-is not what an installed package does) and the project's sources are compiled first.
+removed from their environment (with it set no .pyc file is ever written, so a checkout
+recompiles every module on every run, which an installed package does not) and the
+project's sources are compiled first. docs/performance.md has the results.
 Results are the median of ``runs`` wall-clock times, after one warm-up run each.
 """
 
@@ -42,7 +43,7 @@ def _virt_fw_vars() -> Path | None:
 
 
 def _compile(python: Path, *paths: Path) -> None:
-    """Write the .pyc files a real installation has (for both commands' sources)."""
+    """Write the .pyc files a real installation has."""
     subprocess.run([str(python), "-m", "compileall", "-q", *map(str, paths)], env=_env(), check=False,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -207,3 +207,20 @@ def test_console_script_runs_in_a_subprocess(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "uefivars_gui.cli.main", "show", str(MS_FD)],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "PK" in result.stdout
+
+
+ALL_COMMANDS = ["show", "convert", "diff", "get", "set", "delete", "check", "enroll", "keygen", "sign",
+                "verify", "apply", "rollover", "serve", "replay"]
+
+
+def test_every_command_is_wired_and_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    listing = capsys.readouterr().out
+    for command in ALL_COMMANDS:
+        assert f"    {command} " in listing
+        with pytest.raises(SystemExit) as info:
+            main([command, "--help"])
+        assert info.value.code == 0
+        assert f"usage: uefivars {command}" in capsys.readouterr().out

@@ -204,6 +204,19 @@ def test_class_metadata_matches_dataclasses() -> None:
             assert (x, y) == (1, 2)
 
 
+def test_signature_of_subclasses() -> None:
+    class Plain(Point):
+        pass
+
+    class OwnInit(Point):
+        def __init__(self, text: str) -> None:
+            Point.__init__(self, int(text))
+
+    assert str(inspect.signature(Plain)) == str(inspect.signature(Point))
+    assert str(inspect.signature(OwnInit)) == "(text: 'str') -> 'None'"
+    assert OwnInit("4").x == 4
+
+
 def test_dataclasses_functions_work() -> None:
     p = Point(1, 2, ("a",), ["n"])
     assert dataclasses.is_dataclass(p) and dataclasses.is_dataclass(Point)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from uefivars_gui.core import guid as g
 from uefivars_gui.core import typed
-from uefivars_gui.core.attributes import AP, AT, BS, HR, NV, RT, Attributes
+from uefivars_gui.core.attributes import AP, AT, AW, BS, HR, NV, RT, Attributes
 from uefivars_gui.core.typed import HexValue, SizeRule, TypedValue
 from uefivars_gui.core.variable import Variable
 from uefivars_gui.errors import DecodeError
@@ -252,3 +252,62 @@ def test_check_variable() -> None:
         "FilePathList" in p
         for p in typed.check_variable(_var("Boot0005", g.EFI_GLOBAL_VARIABLE, 7, broken_path))
     )
+
+
+def _warned(attributes: int, guid: UUID | None = None, name: str = "") -> str:
+    return "\n".join(typed.attribute_warnings(attributes, guid, name))
+
+
+@pytest.mark.parametrize(
+    ("attributes", "expected"),
+    [
+        (NV | RT, "RT without BS"),
+        (RT, "RT without BS"),
+        (NV, "NV alone"),
+        (NV | HR, "NV alone"),
+        (0, "no BS"),
+        (AT, "no BS"),
+        (NV_BS_RT | AT | AW, "AT together with AW"),
+        (NV_BS_RT | AW, "AW (count-based authenticated write access) is deprecated"),
+        (NV_BS_RT | HR, "HR outside HwErrRec####"),
+        (NV_BS_RT | AP, "AP (append write) is a SetVariable flag"),
+        (NV_BS_RT | 0x80, "unknown or unsupported attribute bits 0x80"),
+        (NV_BS_RT | 0x1000, "unknown or unsupported attribute bits 0x1000"),
+    ],
+)
+def test_attribute_warnings_rules(attributes: int, expected: str) -> None:
+    assert expected in _warned(attributes)
+
+
+def test_attribute_warnings_each_rule_once() -> None:
+    assert typed.attribute_warnings(NV_BS_RT) == []
+    assert typed.attribute_warnings(BS) == []
+    assert typed.attribute_warnings(NV | BS | AT) == []
+    assert len(typed.attribute_warnings(NV | RT)) == 1  # RT without BS, not also "NV alone"/"no BS"
+    assert "deprecated" not in _warned(NV_BS_RT | AT | AW)  # AT with AW says it all
+    assert len(typed.attribute_warnings(NV_BS_RT | AT | AW | HR | AP | 0x100)) == 4
+
+
+def test_attribute_warnings_for_a_named_variable() -> None:
+    hw = g.EFI_HARDWARE_ERROR_VARIABLE
+    assert typed.attribute_warnings(NV_BS_RT | HR, hw, "HwErrRec0001") == []
+    assert "HR outside" in _warned(NV_BS_RT | HR, hw, "HwErrRecord")
+    assert "HR outside" in _warned(NV_BS_RT | HR, g.EFI_GLOBAL_VARIABLE, "HwErrRec0001")
+    assert _warned(NV_BS_RT, g.EFI_GLOBAL_VARIABLE, "PK") == (
+        "attributes NV|BS|RT differ from the expected NV|BS|RT|AT"
+    )
+    assert typed.attribute_warnings(BS | RT, g.EFI_GLOBAL_VARIABLE, "BootCurrent") == []
+    # AP is not part of the comparison with the table, only reported on its own.
+    assert typed.attribute_warnings(NV_BS_RT | AT | AP, g.EFI_IMAGE_SECURITY_DATABASE, "db") == [
+        typed.attribute_warnings(AP | BS)[0]
+    ]
+    # Without a name (the Add dialog before typing) the table is not consulted.
+    assert typed.attribute_warnings(NV_BS_RT, g.EFI_GLOBAL_VARIABLE) == []
+    assert typed.attribute_warnings(NV_BS_RT, None, "PK") == []
+
+
+def test_check_variable_words_attributes_like_attribute_warnings() -> None:
+    var = _var("PK", g.EFI_GLOBAL_VARIABLE, NV_BS_RT | HR, b"\x00")
+    from_check = set(typed.check_variable(var))
+    from_attributes = set(typed.attribute_warnings(int(var.attributes), var.guid, var.name))
+    assert {p for p in from_attributes if "HR outside" in p or "differ" in p} <= from_check

@@ -680,7 +680,7 @@ def test_attribute_boxes_and_inline_warnings(
     assert "differ from the expected NV|BS|RT" in editor.warnings.text()
     click(qtbot, boxes[int(BS)])
     click(qtbot, boxes[int(HR)])
-    assert "HARDWARE_ERROR_RECORD is only allowed for HwErrRec####" in editor.warnings.text()
+    assert "HR outside HwErrRec####" in editor.warnings.text()
     click(qtbot, boxes[int(HR)])
     assert not editor.has_pending_changes()
     click(qtbot, boxes[int(NV)])

@@ -114,6 +114,18 @@ def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(handler="check")
 
 
+def _module_command(name: str) -> Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]:
+    """A sub-command that lives in its own module ``cli/<name>.py`` with ``register(sub)``
+    and ``run(args)`` (imported only when that command is built)."""
+
+    def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        import importlib
+
+        importlib.import_module(f"{__package__}.{name}").register(sub)
+
+    return add
+
+
 #: The sub-commands in the order ``uefivars --help`` lists them.
 _COMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = {
     "show": _add_show,
@@ -123,6 +135,10 @@ _COMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParse
     "set": _add_set,
     "delete": _add_delete,
     "check": _add_check,
+    **{
+        name: _module_command(name)
+        for name in ("enroll", "keygen", "sign", "verify", "apply", "rollover", "serve", "replay")
+    },
 }
 
 
@@ -152,7 +168,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _handler(name: str) -> Handler:
+def _handler(args: argparse.Namespace) -> Handler:
+    module_name = getattr(args, "handler_module", None)
+    if module_name is not None:
+        import importlib
+
+        run: Handler = importlib.import_module(f"{__package__}.{module_name}").run
+        return run
+    name = args.handler
     if name == "show":
         from .show import run_show as handler
     elif name == "convert":
@@ -178,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..errors import UefiVarsError
 
     try:
-        return _handler(args.handler)(args)
+        return _handler(args)(args)
     except UefiVarsError as exc:
         print(f"uefivars {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

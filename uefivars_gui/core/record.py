@@ -6,9 +6,10 @@ codec modules define about 80 small frozen value classes. ``@dataclass(frozen=Tr
 slots=True)`` builds each of them by generating the source of ~6 methods and ``exec()``-ing
 it, which measured 0.47 ms per class on CPython 3.11 (36 classes: 18 ms of the 19 ms it
 took to import ``core.devicepath``), and ``import dataclasses`` itself pulls in
-``inspect`` (with ``ast``, ``dis``, ``tokenize``...), about 10 ms more. ``@value`` gives the
-same classes for about 0.02 ms each and never imports ``dataclasses`` unless someone asks
-for dataclass metadata.
+``inspect`` (with ``ast``, ``dis``, ``tokenize``...), about 8 ms more. ``@value`` gives the
+same classes for about 0.03 ms each (the methods are shared functions reading per-class
+data; only ``__eq__``/``__hash__`` are small closures) and never imports ``dataclasses``
+unless someone asks for dataclass metadata. docs/performance.md has the whole story.
 
 Semantics are those of ``@dataclass(frozen=True, slots=True)`` (the only form this code
 base uses):
@@ -20,7 +21,8 @@ base uses):
   dataclasses compute), unless the class defines them; ``eq=False`` as in dataclasses;
 * assignment and deletion raise :class:`dataclasses.FrozenInstanceError`;
 * ``__slots__``, ``__match_args__``, pickling and copying (``__getstate__`` /
-  ``__setstate__``), the generated ``__doc__``, inheritance between ``@value`` classes;
+  ``__setstate__``), the generated ``__doc__``, ``inspect.signature()``, inheritance
+  between ``@value`` classes (and from plain classes, ``super()`` included);
 * ``dataclasses.fields()``, ``replace()``, ``asdict()``, ``astuple()`` and
   ``is_dataclass()`` work: ``__dataclass_fields__`` is built (with real
   ``dataclasses.Field`` objects) the first time it is read.
@@ -505,9 +507,13 @@ class _Signature:
     def __get__(self, obj: object, objtype: Any = None) -> Any:
         if obj is not None:
             return None
+        # The class whose __init__ a call runs: only ours take *args, **kwargs.
+        cls = next(klass for klass in objtype.__mro__ if "__init__" in klass.__dict__)
+        init = cls.__dict__["__init__"]
+        if init is not _record_init and not getattr(init, "__record_generated__", False):
+            return None  # inspect reads that __init__ itself
         import inspect
 
-        cls = objtype.__record_class__
         parameters = []
         for f in cls.__record_fields__:
             if not f.init:
@@ -649,4 +655,5 @@ def _specialized_init(fields: tuple[RecordField, ...], post_init: bool, qualname
     exec(compile(source, f"<@value {qualname}.__init__>", "exec"), env, namespace)
     function = namespace["__init__"]
     function.__qualname__ = f"{qualname}.__init__"
+    function.__record_generated__ = True
     return function

@@ -7,7 +7,8 @@ what is wrong and where.
 
 :func:`variable_rule` / :func:`expected_attributes` / :func:`size_rule` give the
 attributes and sizes edk2 enforces (VarCheckUefiLib) or writes, for a later consistency
-check (:func:`check_variable`).
+check (:func:`check_variable`). :func:`attribute_warnings` is the one place that says what
+is wrong with an attribute value (the editors, the Add dialog and the check all use it).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from uuid import UUID
 from ..errors import DecodeError
 from . import devicepath, loadoption, scalars, siglist
 from . import guid as g
-from .attributes import AP, AT, BS, HR, NV, RT, Attributes, format_attributes
+from .attributes import AP, AT, AW, BS, HR, NV, RT, Attributes, format_attributes
 from .devicepath import DevicePath
 from .fields import Field
 from .record import value
@@ -173,7 +174,11 @@ class PolicyTableValue:
         pos = 0
         for index, entry in enumerate(self.entries):
             child = entry.fields().shifted(pos)
-            children.append(Field(f"Entry[{index}]", child.offset, child.length, child.text, child.children, child.warning))
+            children.append(
+                Field(
+                    f"Entry[{index}]", child.offset, child.length, child.text, child.children, child.warning
+                )
+            )
             pos += child.length
         return Field("VariablePolicy", 0, pos, self.summary(), tuple(children))
 
@@ -185,6 +190,7 @@ def decode_policy_table_value(data: bytes) -> PolicyTableValue:
 
 
 # --- the dispatch table -------------------------------------------------------------
+
 
 def _uint(
     size: int,
@@ -318,7 +324,9 @@ def _run(decoder: Decoder, data: bytes) -> TypedValue:
     return value
 
 
-def decode_variable(var: Variable, *, describe_x509: siglist.X509Describer | None = None) -> TypedValue | None:
+def decode_variable(
+    var: Variable, *, describe_x509: siglist.X509Describer | None = None
+) -> TypedValue | None:
     """The typed value of a well-known variable; None for variables we know nothing of.
 
     Malformed data of a known variable gives a HexValue with a warning (never raises).
@@ -505,8 +513,73 @@ def size_rule(guid: UUID, name: str) -> SizeRule | None:
     return rule.size if rule else None
 
 
+#: Every bit SetVariable knows (0x80 ENHANCED_AUTHENTICATED_ACCESS is not supported by edk2).
+_KNOWN_ATTRIBUTE_BITS = int(NV | BS | RT | HR | AW | AT | AP)
+
+
+def _hardware_error_record_warning(attributes: int, guid: UUID | None, name: str) -> str | None:
+    if not attributes & HR:
+        return None
+    if guid == g.EFI_HARDWARE_ERROR_VARIABLE and re.match(r"^HwErrRec[0-9A-F]{4}$", name):
+        return None
+    return "HR outside HwErrRec####: only hardware error records in EfiHardwareErrorVariable may set it"
+
+
+def _expected_attributes_warning(attributes: int, expected: Attributes) -> str | None:
+    stored = attributes & ~AP  # APPEND_WRITE is a SetVariable flag, as edk2 ignores it here
+    if stored == int(expected):
+        return None
+    return f"attributes {format_attributes(stored)} differ from the expected {format_attributes(expected)}"
+
+
+def attribute_warnings(attributes: int, guid: UUID | None = None, name: str = "") -> list[str]:
+    """Why firmware would refuse (or frown at) these attributes, for this variable when
+    ``guid`` and ``name`` are given: short phrases without a final full stop.
+
+    Covers the combinations SetVariable rejects (RT without BS, NV alone, no BS at all,
+    AT with AW), the deprecated AW, HR outside ``HwErrRec####`` in EfiHardwareErrorVariable,
+    AP (a write flag, never stored), unknown bits, and differences from the well-known
+    table (:func:`expected_attributes`).
+    """
+    warnings: list[str] = []
+    if not attributes & BS:
+        if attributes & RT:
+            warnings.append("RT without BS: firmware refuses runtime access without boot-service access")
+        elif attributes & NV:
+            warnings.append(
+                "NV alone: a non-volatile variable also needs BS (and usually RT) access; firmware refuses it"
+            )
+        else:
+            warnings.append("no BS: firmware refuses a variable without boot-service access")
+    if attributes & AT and attributes & AW:
+        warnings.append("AT together with AW: firmware refuses both authentication kinds at once")
+    elif attributes & AW:
+        warnings.append(
+            "AW (count-based authenticated write access) is deprecated: edk2 refuses to create such "
+            "variables (EFI_UNSUPPORTED)"
+        )
+    hardware = _hardware_error_record_warning(attributes, guid, name)
+    if hardware:
+        warnings.append(hardware)
+    if attributes & AP:
+        warnings.append("AP (append write) is a SetVariable flag, not a stored attribute: saving drops it")
+    unknown = attributes & ~_KNOWN_ATTRIBUTE_BITS
+    if unknown:
+        warnings.append(f"unknown or unsupported attribute bits 0x{unknown:X}")
+    if guid is not None and name:
+        expected = expected_attributes(guid, name)
+        differs = None if expected is None else _expected_attributes_warning(attributes, expected)
+        if differs:
+            warnings.append(differs)
+    return warnings
+
+
 def check_variable(var: Variable) -> tuple[str, ...]:
-    """What edk2 (or the well-known formats) would object to in this variable."""
+    """What edk2 (or the well-known formats) would object to in this variable.
+
+    For attributes only what concerns a stored variable of a known name (the table and
+    HR); :func:`attribute_warnings` words those the same way, so both can be shown together.
+    """
     problems: list[str] = []
     rule = variable_rule(var.guid, var.name)
     if rule is None and var.guid in CHECKED_NAMESPACES:
@@ -514,19 +587,15 @@ def check_variable(var: Variable) -> tuple[str, ...]:
             f"{var.name} is not a known name in {g.guid_label(var.guid)}: edk2 refuses to write it"
         )
     if rule is not None:
-        attributes = Attributes(var.attributes & ~AP)
-        if attributes != rule.attributes:
-            problems.append(
-                f"attributes {format_attributes(attributes)} differ from the expected "
-                f"{format_attributes(rule.attributes)}"
-            )
+        differs = _expected_attributes_warning(int(var.attributes), rule.attributes)
+        if differs:
+            problems.append(differs)
         size_problem = rule.size.check(var.size)
         if size_problem:
             problems.append(size_problem)
-    if var.attributes & HR and not (
-        var.guid == g.EFI_HARDWARE_ERROR_VARIABLE and re.match(r"^HwErrRec[0-9A-F]{4}$", var.name)
-    ):
-        problems.append("HARDWARE_ERROR_RECORD is only allowed for HwErrRec#### in EfiHardwareErrorVariable")
+    hardware = _hardware_error_record_warning(int(var.attributes), var.guid, var.name)
+    if hardware:
+        problems.append(hardware)
     value = decode_variable(var)
     if isinstance(value, HexValue) and value.warning:
         problems.append(f"malformed data: {value.warning}")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import traceback
 from collections.abc import Callable, Collection, Iterable
 from types import TracebackType
 from uuid import UUID
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -29,22 +27,11 @@ from PySide6.QtWidgets import (
 
 from ..core import guid as g
 from ..core import scalars
-from ..core.attributes import AP, AT, AW, BS, HR, NV, NV_BS_RT, RT, Attributes, format_attributes
-from ..core.typed import expected_attributes
+from ..core.attributes import NV_BS_RT, Attributes
+from ..core.typed import attribute_warnings
 from ..core.variable import Variable, VariableKey
 from ..errors import UefiVarsError
-
-#: Long names for the attribute checkboxes (the short flag is the checkbox text).
-ATTRIBUTE_TOOLTIPS: dict[Attributes, str] = {
-    NV: "NON_VOLATILE: kept across resets",
-    BS: "BOOTSERVICE_ACCESS: readable before ExitBootServices",
-    RT: "RUNTIME_ACCESS: readable by the OS (needs BS)",
-    HR: "HARDWARE_ERROR_RECORD: only for HwErrRec#### in EfiHardwareErrorVariable",
-    AW: "AUTHENTICATED_WRITE_ACCESS: deprecated count-based authentication",
-    AT: "TIME_BASED_AUTHENTICATED_WRITE_ACCESS: writes must be signed (Secure Boot keys, private authenticated variables)",
-    AP: "APPEND_WRITE: a write request flag, not stored",
-}
-_HW_ERR_REC = re.compile(r"^HwErrRec[0-9A-F]{4}$")
+from .editors.attributes import AttributesWidget
 
 #: GUIDs of KNOWN_GUIDS that are not variable namespaces (signature types, MM
 #: handlers, events, flash structures) and so are not offered as a namespace.
@@ -72,76 +59,12 @@ def known_namespaces() -> list[tuple[str, UUID]]:
     )
 
 
-def attribute_warnings(attributes: int, guid: UUID | None = None, name: str = "") -> list[str]:
-    """Why firmware would reject (or frown at) these attributes for this variable."""
-    warnings: list[str] = []
-    if not attributes & BS:
-        if attributes & RT:
-            warnings.append("RT without BS: SetVariable rejects runtime access without boot-service access")
-        elif attributes & NV:
-            warnings.append("NV alone: a non-volatile variable also needs BS access; SetVariable rejects it")
-        else:
-            warnings.append("no BS: SetVariable rejects a variable without boot-service access")
-    if attributes & AT and attributes & AW:
-        warnings.append("AT together with AW: SetVariable rejects both authentication kinds at once")
-    elif attributes & AW:
-        warnings.append("AW (count-based authentication) is deprecated; edk2 returns EFI_UNSUPPORTED")
-    if attributes & HR and not (guid == g.EFI_HARDWARE_ERROR_VARIABLE and _HW_ERR_REC.match(name)):
-        warnings.append(
-            "HR outside HwErrRec####: only hardware error records in EfiHardwareErrorVariable may set it"
-        )
-    if attributes & AP:
-        warnings.append("AP is a write flag, not a stored attribute; it is dropped when saving")
-    if guid is not None and name:
-        expected = expected_attributes(guid, name)
-        if expected is not None and Attributes(attributes & ~AP) != expected:
-            warnings.append(f"edk2 expects {format_attributes(expected)} for {name}")
-    return warnings
-
-
-class AttributeBoxes(QWidget):
-    """A row of checkboxes, one per attribute bit."""
-
-    attributes_changed = Signal(int)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self._boxes: dict[Attributes, QCheckBox] = {}
-        for bit, tooltip in ATTRIBUTE_TOOLTIPS.items():
-            box = QCheckBox(format_attributes(bit), self)
-            box.setToolTip(tooltip)
-            box.setAccessibleName(tooltip.split(":", 1)[0])
-            box.toggled.connect(self._changed)
-            layout.addWidget(box)
-            self._boxes[bit] = box
-        layout.addStretch(1)
-        self._extra = 0
-
-    def attributes(self) -> Attributes:
-        value = Attributes(self._extra)
-        for bit, box in self._boxes.items():
-            if box.isChecked():
-                value |= bit
-        return value
+class AttributeBoxes(AttributesWidget):
+    """Transitional: mainwindow.DetailsPane's read-only fallback still builds this.
+    Remove once it uses :class:`~.editors.attributes.AttributesWidget` (``set_value``)."""
 
     def set_attributes(self, value: int) -> None:
-        self._extra = value & ~sum(self._boxes)
-        for bit, box in self._boxes.items():
-            box.blockSignals(True)
-            box.setChecked(bool(value & bit))
-            box.blockSignals(False)
-
-    def set_read_only(self, read_only: bool) -> None:
-        for box in self._boxes.values():
-            box.setEnabled(not read_only)
-
-    def box(self, bit: Attributes) -> QCheckBox:
-        return self._boxes[bit]
-
-    def _changed(self, _checked: bool) -> None:
-        self.attributes_changed.emit(int(self.attributes()))
+        self.set_value(value)
 
 
 #: Initial value kinds of the Add dialog: label -> parser of the text to bytes.
@@ -192,8 +115,8 @@ class AddVariableDialog(QDialog):
                 self.namespace_combo.addItem(f"{name} — {guid}", guid)
         self.namespace_combo.setCurrentIndex(self.namespace_combo.findData(g.EFI_GLOBAL_VARIABLE))
 
-        self.attribute_boxes = AttributeBoxes(self)
-        self.attribute_boxes.set_attributes(NV_BS_RT)
+        self.attribute_boxes = AttributesWidget(self)
+        self.attribute_boxes.set_value(NV_BS_RT)
 
         self.kind_combo = QComboBox(self)
         self.kind_combo.setAccessibleName("Value kind")
@@ -269,7 +192,7 @@ class AddVariableDialog(QDialog):
         if guid is None:
             raise UefiVarsError("not a GUID")
         return Variable(
-            self.name_edit.text().strip(), guid, self.attribute_boxes.attributes(), self.value_bytes()
+            self.name_edit.text().strip(), guid, Attributes(self.attribute_boxes.value()), self.value_bytes()
         )
 
     def problems(self) -> list[str]:
@@ -291,7 +214,7 @@ class AddVariableDialog(QDialog):
 
     def _validate(self, *_args: object) -> None:
         guid = self.guid()
-        warnings = attribute_warnings(self.attribute_boxes.attributes(), guid, self.name_edit.text().strip())
+        warnings = attribute_warnings(self.attribute_boxes.value(), guid, self.name_edit.text().strip())
         try:
             empty = not self.value_bytes()
         except (UefiVarsError, ValueError):

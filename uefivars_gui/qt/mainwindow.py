@@ -64,6 +64,8 @@ from .diffview import STORE_FILTER, DiffPage
 from .document import ChangedOnDiskError, Document, LoadedFile, load_file, run_in_background, save_file
 from .filewatch import FileWatcher
 from .models import NamespaceGroupModel, Role, VariableColumn, VariableFilterProxy, VariableTableModel
+from .policypage import PolicyPage
+from .securebootpage import SecureBootPage
 
 ICONS = Path(__file__).resolve().parent / "resources" / "icons"
 APP_NAME = "uefivars-gui"
@@ -352,6 +354,14 @@ class MainWindow(QMainWindow):
         self.check_page.variable_activated.connect(self.select_variable)
         self.check_page.message.connect(self.show_status)
         self.add_page("Check", self.check_page)
+        self.secure_boot_page = SecureBootPage(self)
+        self.secure_boot_page.message.connect(self.show_status)
+        self.add_page("Secure Boot", self.secure_boot_page)
+        self.policy_page = PolicyPage(self)
+        self.policy_page.message.connect(self.show_status)
+        self.add_page("Policies", self.policy_page)
+        self.document_opened.connect(self.secure_boot_page.set_document)
+        self.document_opened.connect(self.policy_page.set_document)
 
         central = QWidget(self)
         layout = QVBoxLayout(central)

@@ -1,4 +1,4 @@
-"""Variable attribute check boxes and the warnings about combinations firmware rejects."""
+"""Variable attribute check boxes, and the warnings (from core.typed) shown beside them."""
 
 from __future__ import annotations
 
@@ -6,58 +6,50 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 
 from ...core.attributes import AP, AT, AW, BS, HR, NV, RT, Attributes
-from ...core.typed import check_variable
+from ...core.typed import attribute_warnings, check_variable
 from ...core.variable import Variable
 
-#: (bit, check box text, accessible name / tool tip)
-ATTRIBUTE_BOXES: tuple[tuple[Attributes, str, str], ...] = (
-    (NV, "NV", "Non-volatile (EFI_VARIABLE_NON_VOLATILE)"),
-    (BS, "BS", "Boot-service access (EFI_VARIABLE_BOOTSERVICE_ACCESS)"),
-    (RT, "RT", "Runtime access (EFI_VARIABLE_RUNTIME_ACCESS)"),
-    (HR, "HR", "Hardware error record (EFI_VARIABLE_HARDWARE_ERROR_RECORD)"),
-    (AW, "AW", "Authenticated write access, deprecated (EFI_VARIABLE_AUTHENTICATED_WRITE_ACCESS)"),
-    (AT, "AT", "Time-based authenticated write access (EFI_VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS)"),
-    (AP, "AP (not stored)", "Append write: a SetVariable flag, never stored (EFI_VARIABLE_APPEND_WRITE)"),
+#: (bit, check box text, accessible name, tool tip)
+ATTRIBUTE_BOXES: tuple[tuple[Attributes, str, str, str], ...] = (
+    (NV, "NV", "Non-volatile", "EFI_VARIABLE_NON_VOLATILE: kept across resets"),
+    (BS, "BS", "Boot-service access", "EFI_VARIABLE_BOOTSERVICE_ACCESS: readable before ExitBootServices"),
+    (RT, "RT", "Runtime access", "EFI_VARIABLE_RUNTIME_ACCESS: readable by the OS (needs BS)"),
+    (
+        HR,
+        "HR",
+        "Hardware error record",
+        "EFI_VARIABLE_HARDWARE_ERROR_RECORD: only for HwErrRec#### in EfiHardwareErrorVariable",
+    ),
+    (
+        AW,
+        "AW",
+        "Authenticated write access, deprecated",
+        "EFI_VARIABLE_AUTHENTICATED_WRITE_ACCESS: deprecated count-based authentication",
+    ),
+    (
+        AT,
+        "AT",
+        "Time-based authenticated write access",
+        "EFI_VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS: writes must be signed "
+        "(Secure Boot keys, private authenticated variables)",
+    ),
+    (
+        AP,
+        "AP (not stored)",
+        "Append write, not stored",
+        "EFI_VARIABLE_APPEND_WRITE: a SetVariable flag, never stored",
+    ),
 )
 
-_KNOWN_BITS = int(NV | BS | RT | HR | AW | AT | AP)
-
-
-def attribute_warnings(attributes: int) -> list[str]:
-    """Combinations that SetVariable refuses or that make no sense in a store.
-
-    (HR outside HwErrRec#### and differences from the well-known table come from
-    core.typed.check_variable, see :func:`variable_warnings`.)
-    """
-    problems: list[str] = []
-    if attributes & RT and not attributes & BS:
-        problems.append("RT without BS: firmware refuses runtime access without boot-service access.")
-    if attributes & (NV | BS | RT) == NV:
-        problems.append(
-            "NV alone: a non-volatile variable needs BS (and usually RT) access; firmware refuses it."
-        )
-    if attributes & AT and attributes & AW:
-        problems.append("AT together with AW: firmware refuses both authentication kinds at once.")
-    elif attributes & AW:
-        problems.append(
-            "AW (authenticated write access) is deprecated: edk2 refuses to create such variables."
-        )
-    if attributes & AP:
-        problems.append("AP (append write) is a SetVariable flag: stores do not keep it.")
-    unknown = attributes & ~_KNOWN_BITS
-    if unknown:
-        problems.append(f"Unknown or unsupported attribute bits 0x{unknown:X} are set.")
-    return problems
+_BOXED_BITS = int(NV | BS | RT | HR | AW | AT | AP)
 
 
 def variable_warnings(variable: Variable) -> list[str]:
-    """:func:`attribute_warnings` plus what core.typed.check_variable objects to."""
-    problems = attribute_warnings(int(variable.attributes))
-    for text in check_variable(variable):
-        sentence = text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
-        if sentence not in problems:
-            problems.append(sentence)
-    return problems
+    """Everything to say about a variable, as sentences: core.typed.attribute_warnings for
+    its attributes, then what core.typed.check_variable adds (size, data, unknown names)."""
+    phrases = attribute_warnings(int(variable.attributes), variable.guid, variable.name)
+    phrases += [text for text in check_variable(variable) if text not in phrases]
+    return [text[0].upper() + text[1:] + ("" if text.endswith(".") else ".") for text in phrases]
 
 
 class AttributesWidget(QWidget):
@@ -72,10 +64,10 @@ class AttributesWidget(QWidget):
         self.boxes: dict[int, QCheckBox] = {}
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for bit, text, description in ATTRIBUTE_BOXES:
+        for bit, text, name, tooltip in ATTRIBUTE_BOXES:
             box = QCheckBox(text, self)
-            box.setAccessibleName(description)
-            box.setToolTip(description)
+            box.setAccessibleName(name)
+            box.setToolTip(tooltip)
             box.clicked.connect(lambda checked, bit=int(bit): self._on_clicked(bit, checked))
             layout.addWidget(box)
             self.boxes[int(bit)] = box
@@ -92,7 +84,7 @@ class AttributesWidget(QWidget):
         self._value = int(attributes)
         for bit, box in self.boxes.items():
             box.setChecked(bool(self._value & bit))
-        other = self._value & ~_KNOWN_BITS
+        other = self._value & ~_BOXED_BITS
         self.other.setText(f"other bits: 0x{other:X}" if other else "")
 
     def set_read_only(self, read_only: bool) -> None:

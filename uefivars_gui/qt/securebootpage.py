@@ -1,0 +1,645 @@
+"""The Secure Boot page: the state of the open store at a glance, and the key-management
+actions (enroll, generate keys, sign, verify / apply, the Microsoft 2023 rollover).
+
+At a glance: the mode the stored variables put the firmware in (setup / user, and a
+stored custom mode), whether Secure Boot is on (as the device engine derives it at
+every boot), and the entries of PK, KEK, db, dbx (and dbt) with names, owners and expiry
+warnings for expired or soon-expiring certificates. Refreshed whenever the document
+changes.
+
+Every change to the store is previewed in a dialog (:mod:`.enrolldialogs`, computed by
+the ops verbs on a copy) and then pushed onto the document's undo stack as one command.
+Long work (verification, applying, key generation) runs off the UI thread with a busy
+indicator; results arrive by signal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import IntEnum
+from uuid import UUID
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QStyle,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import guid as g
+from ..core.siglist import decode_signature_database, signature_type_label
+from ..core.store import VarStore
+from ..core.variable import Variable, VariableKey
+from ..crypto import x509
+from ..device import DeviceConfig, UefiVarsDevice
+from ..errors import DecodeError, UefiVarsError
+from ..ops.keygen import GeneratedKey
+from ..ops.profiles import identify
+from ..ops.rollover import plan_additions
+from ..ops.signing import SignedUpdate
+from ..ops.verify import StoreChange, UpdateVerdict
+from .commands import BulkCommand, InsertVariableCommand, RemoveVariableCommand, ReplaceVariableCommand
+from .document import Document, run_in_background
+from .enrolldialogs import (
+    Clock,
+    EnrollDialog,
+    KeygenDialog,
+    RolloverDialog,
+    SignDialog,
+    VerifyDialog,
+    now_utc,
+)
+
+_Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+
+#: A certificate expiring within this many days gets a warning.
+EXPIRY_WARNING_DAYS = 180
+#: The databases shown, in this order, with their namespace.
+DATABASES: tuple[tuple[str, UUID], ...] = (
+    ("PK", g.EFI_GLOBAL_VARIABLE),
+    ("KEK", g.EFI_GLOBAL_VARIABLE),
+    ("db", g.EFI_IMAGE_SECURITY_DATABASE),
+    ("dbx", g.EFI_IMAGE_SECURITY_DATABASE),
+    ("dbt", g.EFI_IMAGE_SECURITY_DATABASE),
+)
+
+
+# --- the state at a glance (no Qt) ---------------------------------------------------------------
+
+
+class Health(IntEnum):
+    OK = 0
+    SOON = 1
+    EXPIRED = 2
+
+
+@dataclass(frozen=True, slots=True)
+class KeyEntry:
+    """One EFI_SIGNATURE_DATA of a Secure Boot database, described."""
+
+    database: str
+    kind: str
+    #: The certificate's subject CN, or the hash in hex.
+    name: str
+    owner: UUID
+    not_after: dt.datetime | None
+    health: Health
+    #: ``expired on 2026-06-24`` / ``expires on … (in N days)`` / empty.
+    status: str
+    #: The shipped certificate it is (``ms-kek-ca-2011``), if any.
+    known: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SecureBootOverview:
+    """What the stored variables mean for Secure Boot."""
+
+    #: ``setup``, ``user`` or ``custom``.
+    mode: str
+    mode_text: str
+    secure_boot: bool
+    secure_boot_text: str
+    entries: tuple[KeyEntry, ...]
+    #: Per database: ``absent``, ``empty``, ``1 certificate``, ``3 hashes``, ``not a valid …``.
+    database_texts: tuple[tuple[str, str], ...]
+    warnings: tuple[str, ...]
+
+    def database_text(self, name: str) -> str:
+        return dict(self.database_texts).get(name, "")
+
+
+def _byte(store: VarStore, guid: UUID, name: str) -> int | None:
+    var = store.get(guid, name)
+    return var.data[0] if var is not None and len(var.data) == 1 else None
+
+
+def _engine_state(store: VarStore) -> tuple[bool, bool]:
+    """(setup mode, SecureBoot) as the device engine derives them at a reset."""
+    work = store.copy()
+    device = UefiVarsDevice(DeviceConfig(), work, None)
+    device.hard_reset()
+    return device.setup_mode, _byte(work, g.EFI_GLOBAL_VARIABLE, "SecureBoot") == 1
+
+
+def _describe_entry(
+    database: str, signature_type: UUID, data: bytes, owner: UUID, at: dt.datetime
+) -> KeyEntry:
+    if signature_type != g.EFI_CERT_X509:
+        return KeyEntry(
+            database, signature_type_label(signature_type), data.hex(), owner, None, Health.OK, ""
+        )
+    try:
+        summary = x509.summarize(data)
+    except DecodeError:
+        return KeyEntry(database, "X.509", "(not a certificate)", owner, None, Health.OK, "unparseable")
+    known = identify(data)
+    health, status = Health.OK, ""
+    if summary.expired(at):
+        health, status = Health.EXPIRED, f"expired on {summary.not_after:%Y-%m-%d}"
+    elif summary.not_after - at <= dt.timedelta(days=EXPIRY_WARNING_DAYS):
+        days = (summary.not_after - at).days
+        health, status = Health.SOON, f"expires on {summary.not_after:%Y-%m-%d} (in {days} days)"
+    return KeyEntry(
+        database,
+        "X.509",
+        summary.name,
+        owner,
+        summary.not_after,
+        health,
+        status,
+        known.key if known else None,
+    )
+
+
+def secure_boot_overview(store: VarStore, at: dt.datetime | None = None) -> SecureBootOverview:
+    """The Secure Boot state the stored variables imply (see the module doc)."""
+    moment = at if at is not None else dt.datetime.now(dt.UTC)
+    setup, secure_boot = _engine_state(store)
+    custom = _byte(store, g.CUSTOM_MODE_ENABLE, "CustomMode") == 1
+    enable = _byte(store, g.SECURE_BOOT_ENABLE_DISABLE, "SecureBootEnable")
+    if setup:
+        mode, mode_text = "setup", "Setup mode: no PK is enrolled, nothing is enforced"
+    elif custom:
+        mode, mode_text = (
+            "custom",
+            "Custom mode is stored (CustomMode=1); the firmware resets it to user mode at boot",
+        )
+    else:
+        mode, mode_text = "user", "User mode: a PK is enrolled"
+    if secure_boot:
+        sb_text = "Secure Boot is on: images must be signed by db and not revoked by dbx"
+    elif setup:
+        sb_text = "Secure Boot is off: it stays off until a PK is enrolled"
+    elif enable == 0:
+        sb_text = "Secure Boot is off: SecureBootEnable is 0"
+    else:
+        sb_text = "Secure Boot is off"
+
+    entries: list[KeyEntry] = []
+    texts: list[tuple[str, str]] = []
+    warnings: list[str] = []
+    for name, guid in DATABASES:
+        var = store.get(guid, name)
+        if var is None or not var.data:
+            if name != "dbt":
+                texts.append((name, "absent"))
+            continue
+        try:
+            database = decode_signature_database(var.data)
+        except DecodeError as exc:
+            texts.append((name, "not a valid signature database"))
+            warnings.append(f"{name} is not a valid signature database: {exc.message}")
+            continue
+        described = [
+            _describe_entry(name, entry.signature_type, entry.data, entry.owner, moment)
+            for entry in database.entries()
+        ]
+        entries.extend(described)
+        certs = sum(1 for e in described if e.kind == "X.509")
+        hashes = len(described) - certs
+        parts = []
+        if certs:
+            parts.append(f"{certs} certificate{'s' if certs != 1 else ''}")
+        if hashes:
+            parts.append(f"{hashes} hash{'es' if hashes != 1 else ''}")
+        if name == "PK" and certs == 1:
+            parts = [next(e.name for e in described if e.kind == "X.509")]
+        texts.append((name, ", ".join(parts) or "empty"))
+        if name == "dbx":
+            continue
+        for entry in described:
+            if entry.health is not Health.OK:
+                warnings.append(f"{name}: {entry.name!r} {entry.status}")
+    try:
+        _uses, additions = plan_additions(store, now=moment)
+    except DecodeError:
+        additions = {}
+    if additions:
+        missing = ", ".join(c.label for certs in additions.values() for c in certs)
+        warnings.append(f"Microsoft's 2023 successors are missing ({missing}): use “2023 Rollover…”")
+    return SecureBootOverview(
+        mode, mode_text, secure_boot, sb_text, tuple(entries), tuple(texts), tuple(warnings)
+    )
+
+
+# --- the entry table -------------------------------------------------------------------------------------
+
+
+class KeyColumn(IntEnum):
+    DATABASE = 0
+    TYPE = 1
+    NAME = 2
+    OWNER = 3
+    VALID_UNTIL = 4
+    STATUS = 5
+
+
+_HEADERS = {
+    KeyColumn.DATABASE: "Variable",
+    KeyColumn.TYPE: "Type",
+    KeyColumn.NAME: "Certificate / hash",
+    KeyColumn.OWNER: "Owner",
+    KeyColumn.VALID_UNTIL: "Valid until",
+    KeyColumn.STATUS: "Status",
+}
+
+
+class KeyEntryModel(QAbstractTableModel):
+    """One row per entry of PK, KEK, db, dbx and dbt."""
+
+    def __init__(self, icons: dict[Health, QIcon] | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._entries: list[KeyEntry] = []
+        self._icons = icons or {}
+
+    def set_entries(self, entries: tuple[KeyEntry, ...]) -> None:
+        self.beginResetModel()
+        self._entries = list(entries)
+        self.endResetModel()
+
+    def entry(self, row: int) -> KeyEntry:
+        return self._entries[row]
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._entries)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(KeyColumn)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> object:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY and 0 <= section < len(KeyColumn):
+            return _HEADERS[KeyColumn(section)]
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: _Index, role: int = _DISPLAY) -> object:
+        if (
+            not index.isValid()
+            or not 0 <= index.row() < len(self._entries)
+            or index.column() >= len(KeyColumn)
+        ):
+            return None
+        entry = self._entries[index.row()]
+        column = KeyColumn(index.column())
+        if role == _DISPLAY:
+            if column is KeyColumn.DATABASE:
+                return entry.database
+            if column is KeyColumn.TYPE:
+                return entry.kind
+            if column is KeyColumn.NAME:
+                return entry.name if entry.kind == "X.509" else f"{entry.name[:16]}…"
+            if column is KeyColumn.OWNER:
+                return g.guid_label(entry.owner)
+            if column is KeyColumn.VALID_UNTIL:
+                return f"{entry.not_after:%Y-%m-%d}" if entry.not_after is not None else ""
+            return entry.status
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column is KeyColumn.NAME:
+                return entry.name
+            if column is KeyColumn.OWNER:
+                return str(entry.owner)
+            if column is KeyColumn.STATUS and entry.status:
+                return f"{entry.status} (firmware ignores certificate dates; new images are signed by current CAs)"
+            return None
+        if (
+            role == Qt.ItemDataRole.DecorationRole
+            and column is KeyColumn.STATUS
+            and entry.health is not Health.OK
+        ):
+            return self._icons.get(entry.health)
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole and entry.status:
+            return entry.status
+        return None
+
+
+# --- pushing changes onto the document ------------------------------------------------------------------
+
+
+def push_changes(
+    document: Document, changes: list[tuple[VariableKey | None, Variable | None]], text: str
+) -> int:
+    """Push (old key or None, new variable or None) pairs as ONE undoable command:
+    replacements keep their position, new variables go last, ``None`` deletes."""
+    store = document.store
+    replacements = [
+        (key, new) for key, new in changes if key is not None and new is not None and key in store
+    ]
+    inserts = [new for key, new in changes if new is not None and (key is None or key not in store)]
+    removals = [key for key, new in changes if new is None and key is not None and key in store]
+    commands = [
+        ReplaceVariableCommand(document, key, new, text)
+        for key, new in replacements
+        if store.get(*key) != new
+    ]
+    row = len(store)
+    for new in inserts:
+        commands.append(InsertVariableCommand(document, row, new))
+        row += 1
+    commands.extend(RemoveVariableCommand(document, key) for key in removals)
+    if not commands:
+        return 0
+    document.undo_stack.push(BulkCommand(document, text, commands))
+    return len(commands)
+
+
+def verdict_changes(changes: tuple[StoreChange, ...]) -> list[tuple[VariableKey | None, Variable | None]]:
+    return [(change.key if change.before is not None else None, change.after) for change in changes]
+
+
+# --- the page ------------------------------------------------------------------------------------------------
+
+
+class SecureBootPage(QWidget):
+    """The Secure Boot state of the open store and the key-management actions."""
+
+    #: A status-bar message.
+    message = Signal(str)
+    #: The state shown was recomputed (the SecureBootOverview).
+    overview_changed = Signal(object)
+    #: Background work started (True) or finished (False).
+    busy_changed = Signal(bool)
+    #: Keys were generated (the GeneratedKey).
+    keys_generated = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None, *, clock: Clock = now_utc) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Secure Boot page")
+        self.clock = clock
+        self._document: Document | None = None
+        self._busy = 0
+        self.overview: SecureBootOverview | None = None
+        style = self.style()
+        self.model = KeyEntryModel(
+            {
+                Health.EXPIRED: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
+                Health.SOON: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning),
+            },
+            self,
+        )
+
+        state = QGroupBox("State", self)
+        state.setAccessibleName("Secure Boot state")
+        self.mode_label = QLabel(state)
+        self.mode_label.setAccessibleName("Mode")
+        self.secure_boot_label = QLabel(state)
+        self.secure_boot_label.setAccessibleName("Secure Boot")
+        bold = self.mode_label.font()
+        bold.setBold(True)
+        self.mode_label.setFont(bold)
+        self.secure_boot_label.setFont(bold)
+        self.database_labels: dict[str, QLabel] = {}
+        grid = QGridLayout(state)
+        grid.addWidget(self.mode_label, 0, 0, 1, 2)
+        grid.addWidget(self.secure_boot_label, 1, 0, 1, 2)
+        for row, (name, _guid) in enumerate(DATABASES[:4], start=2):
+            label = QLabel(state)
+            label.setAccessibleName(f"{name} summary")
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            grid.addWidget(QLabel(f"{name}:", state), row, 0)
+            grid.addWidget(label, row, 1)
+            self.database_labels[name] = label
+        grid.setColumnStretch(1, 1)
+        self.warnings_label = QLabel(self)
+        self.warnings_label.setAccessibleName("Secure Boot warnings")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.view = QTreeView(self)
+        self.view.setAccessibleName("Enrolled keys")
+        self.view.setModel(self.model)
+        self.view.setRootIsDecorated(False)
+        self.view.setUniformRowHeights(True)
+        self.view.setAlternatingRowColors(True)
+        header = self.view.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in (
+            (KeyColumn.DATABASE, 70),
+            (KeyColumn.TYPE, 70),
+            (KeyColumn.NAME, 300),
+            (KeyColumn.OWNER, 170),
+        ):
+            header.resizeSection(column, width)
+        header.setStretchLastSection(True)
+
+        actions = QHBoxLayout()
+        self.enroll_button = self._button(
+            "&Enroll…", "Enroll Microsoft, distribution or your own keys", self.enroll, actions
+        )
+        self.keygen_button = self._button(
+            "&Generate Keys…", "Generate a key and a self-signed certificate", self.generate_keys, actions
+        )
+        self.sign_button = self._button(
+            "&Sign Update…", "Build a signed update (.auth)", self.sign_update, actions
+        )
+        self.verify_button = self._button(
+            "&Verify / Apply Update…",
+            "Check a signed update against this store, then apply it",
+            self.verify_update,
+            actions,
+        )
+        self.rollover_button = self._button(
+            "2023 &Rollover…",
+            "Add Microsoft's 2023 certificates next to the 2011 ones",
+            self.rollover,
+            actions,
+        )
+        actions.addStretch(1)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumWidth(140)
+        self.progress.setAccessibleName("Working")
+        self.progress.hide()
+        actions.addWidget(self.progress)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(actions)
+        layout.addWidget(state)
+        layout.addWidget(self.warnings_label)
+        layout.addWidget(self.view, 1)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.refresh)
+        self.refresh()
+
+    def _button(self, text: str, tip: str, slot: object, layout: QHBoxLayout) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setToolTip(tip)
+        button.setAccessibleName(tip)
+        button.clicked.connect(lambda _checked=False: slot())  # type: ignore[operator]
+        layout.addWidget(button)
+        return button
+
+    # -- the document -------------------------------------------------------------------------
+    @property
+    def document(self) -> Document | None:
+        return self._document
+
+    def set_document(self, document: Document | None) -> None:
+        if self._document is not None:
+            self._document.contents_changed.disconnect(self._schedule_refresh)
+        self._document = document
+        if document is not None:
+            document.contents_changed.connect(self._schedule_refresh)
+        self.refresh()
+
+    def _schedule_refresh(self) -> None:
+        self._timer.start()
+
+    def refresh(self) -> None:
+        """Recompute the state of the open store and show it."""
+        self._timer.stop()
+        document = self._document
+        has_doc = document is not None
+        for button in (self.enroll_button, self.verify_button, self.rollover_button):
+            button.setEnabled(has_doc and not self._busy)
+        self.keygen_button.setEnabled(not self._busy)
+        if document is None:
+            self.overview = None
+            self.model.set_entries(())
+            self.mode_label.setText("No store is open.")
+            self.secure_boot_label.setText("")
+            for label in self.database_labels.values():
+                label.setText("")
+            self.warnings_label.setText("")
+            return
+        overview = secure_boot_overview(document.store, self.clock())
+        self.overview = overview
+        self.mode_label.setText(overview.mode_text)
+        self.secure_boot_label.setText(overview.secure_boot_text)
+        for name, label in self.database_labels.items():
+            label.setText(overview.database_text(name))
+        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in overview.warnings))
+        self.warnings_label.setVisible(bool(overview.warnings))
+        self.model.set_entries(overview.entries)
+        self.overview_changed.emit(overview)
+
+    # -- busy state --------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return bool(self._busy)
+
+    def _begin_busy(self, text: str) -> None:
+        self._busy += 1
+        self.progress.show()
+        self.message.emit(text)
+        self.busy_changed.emit(True)
+        self.refresh()
+
+    def _end_busy(self) -> None:
+        self._busy = max(self._busy - 1, 0)
+        if not self._busy:
+            self.progress.hide()
+            self.busy_changed.emit(False)
+        self.refresh()
+
+    def _warn(self, title: str, text: str) -> None:
+        self.message.emit(text)
+        QMessageBox.warning(self, title, text)
+
+    # -- actions --------------------------------------------------------------------------------------
+    def enroll(self) -> bool:
+        document = self._document
+        if document is None:
+            return False
+        dialog = EnrollDialog(document.store, self.clock, self)
+        if dialog.exec() != EnrollDialog.DialogCode.Accepted:
+            self.message.emit("Enrollment cancelled")
+            return False
+        variables = dialog.changed_variables()
+        if not variables:
+            self.message.emit("Nothing to enroll")
+            return False
+        document.set_variables(variables, "Enroll Secure Boot keys")
+        self.message.emit(f"Enrolled: {', '.join(v.name for v in variables)} changed (undoable)")
+        return True
+
+    def rollover(self) -> bool:
+        document = self._document
+        if document is None:
+            return False
+        try:
+            dialog = RolloverDialog(document.store, self.clock, self)
+        except UefiVarsError as exc:
+            self._warn("Cannot Roll Over", str(exc))
+            return False
+        if dialog.exec() != RolloverDialog.DialogCode.Accepted:
+            self.message.emit("Rollover cancelled")
+            return False
+        variables = dialog.changed_variables()
+        if not variables:
+            return False
+        document.set_variables(variables, "Microsoft 2023 rollover")
+        self.message.emit(f"Rollover: {len(dialog.added_entries())} certificate(s) added (undoable)")
+        return True
+
+    def verify_update(self) -> bool:
+        document = self._document
+        if document is None:
+            return False
+        dialog = VerifyDialog(document.store, self)
+        dialog.applied.connect(self._push_verdict)
+        dialog.exec()
+        return dialog.result() == VerifyDialog.DialogCode.Accepted
+
+    def _push_verdict(self, verdict: UpdateVerdict) -> None:
+        document = self._document
+        if document is None:
+            return
+        count = push_changes(
+            document, verdict_changes(verdict.changes), f"Apply signed update of {verdict.name}"
+        )
+        self.message.emit(
+            f"Applied the update of {verdict.name}: {count} variable(s) changed (undoable)"
+            if count
+            else f"The update of {verdict.name} changes nothing"
+        )
+
+    def sign_update(self) -> SignedUpdate | None:
+        document = self._document
+        dialog = SignDialog(document.store if document is not None else None, self.clock, self)
+        written: list[SignedUpdate] = []
+        dialog.signed.connect(
+            lambda update, path: (written.append(update), self.message.emit(f"Wrote {path}"))
+        )
+        dialog.exec()
+        return written[-1] if written else None
+
+    def generate_keys(self) -> bool:
+        dialog = KeygenDialog(self)
+        if dialog.exec() != KeygenDialog.DialogCode.Accepted:
+            self.message.emit("Key generation cancelled")
+            return False
+        work = dialog.work()
+        bits = dialog.bits.currentData()
+        self._begin_busy(f"Generating an RSA {bits} key…")
+        run_in_background(work, self._on_generated, self._on_generate_failed)
+        return True
+
+    def _on_generated(self, generated: GeneratedKey) -> None:
+        self._end_busy()
+        self.message.emit(f"Generated {generated.key_path} and its certificate")
+        self.keys_generated.emit(generated)
+        QMessageBox.information(self, "Keys Generated", "\n".join(generated.lines()))
+
+    def _on_generate_failed(self, exc: BaseException) -> None:
+        self._end_busy()
+        if not isinstance(exc, UefiVarsError | OSError):
+            raise exc
+        self._warn("Cannot Generate Keys", str(exc))
