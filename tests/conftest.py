@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# Qt tests run without a display unless the caller chose a platform (make test sets it too).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 

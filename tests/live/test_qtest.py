@@ -18,12 +18,8 @@ from uefivars_gui.core.guid import (
     EVENT_READY_TO_BOOT,
     MEMORY_TYPE_INFORMATION,
 )
-from uefivars_gui.live.guest import (
-    GuestSession,
-    MmReply,
-    VariableClient,
-    VariableFunction,
-)
+from uefivars_gui.device.status import SmmVariableFunction
+from uefivars_gui.live.guest import GuestSession, MmReply, VariableClient
 from uefivars_gui.live.qtest import QemuError, QemuQtest, QtestError, find_qemu, qemu_version
 
 pytestmark = pytest.mark.qemu
@@ -178,12 +174,12 @@ def test_get_next_variable_name_buffer_too_small(live: Live) -> None:
 
 
 def test_message_length_shorter_than_variable_header(live: Live) -> None:
-    result = live.client.call(VariableFunction.GET_PAYLOAD_SIZE, bytes(8), message_length=8)
+    result = live.client.call(SmmVariableFunction.GET_PAYLOAD_SIZE, bytes(8), message_length=8)
     assert result.device_status == 0x12
 
 
 def test_message_length_beyond_buffer(live: Live) -> None:
-    result = live.client.call(VariableFunction.GET_PAYLOAD_SIZE, bytes(8), message_length=70000)
+    result = live.client.call(SmmVariableFunction.GET_PAYLOAD_SIZE, bytes(8), message_length=70000)
     assert result.device_status == 0x12
 
 
@@ -199,7 +195,7 @@ def test_get_variable_message_too_short_for_data(live: Live) -> None:
     name = "PK\0".encode("utf-16-le")
     payload = EFI_GLOBAL_VARIABLE.bytes_le + (4096).to_bytes(8, "little") + len(name).to_bytes(8, "little")
     payload += bytes(4) + name
-    result = live.client.call(VariableFunction.GET_VARIABLE, payload)
+    result = live.client.call(SmmVariableFunction.GET_VARIABLE, payload)
     assert (result.device_status, result.status) == (0, EFI_BUFFER_TOO_SMALL)
 
 
@@ -215,10 +211,10 @@ def test_dma_and_pio_agree(arch: str, qemu_factory: QemuFactory, store_copy: Sto
         names = client.enumerate_variables()
         values = [client.get_variable(name, guid) for guid, name in names]
         raw = [
-            client.call(VariableFunction.GET_PAYLOAD_SIZE, bytes(8)),
-            client.call(VariableFunction.QUERY_VARIABLE_INFO, bytes(32)),
+            client.call(SmmVariableFunction.GET_PAYLOAD_SIZE, bytes(8)),
+            client.call(SmmVariableFunction.QUERY_VARIABLE_INFO, bytes(32)),
             client.call(42, bytes(20)),
-            client.call(VariableFunction.GET_VARIABLE, bytes(60), message_length=30),
+            client.call(SmmVariableFunction.GET_VARIABLE, bytes(60), message_length=30),
             client.set_variable("PK", EFI_GLOBAL_VARIABLE, 0x27, b"x"),
             client.set_variable("Agree", TEST_GUID, NV_BS_RT, b"same"),
             client.get_variable("Agree", TEST_GUID),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from uefivars_gui.codec import authfile
 from uefivars_gui.core import guid as g
@@ -440,3 +440,65 @@ def test_known_certificates_are_identified(page: SecureBootPage) -> None:
     assert {"ms-kek-ca-2011", "ms-uefi-ca-2011", "ms-windows-production-pca-2011"} <= known
     assert CERTIFICATES["ms-kek-ca-2011"].label == "Microsoft Corporation KEK CA 2011"
     assert enrolldialogs.DATABASE_NAMES[:2] == ("PK", "KEK")
+
+
+def unnamed_inputs(root: QWidget) -> list[str]:
+    """Inputs of ``root`` without an accessible name (buttons may use their text)."""
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractItemView,
+        QAbstractSpinBox,
+        QComboBox,
+        QHeaderView,
+        QLineEdit,
+        QPlainTextEdit,
+    )
+
+    missing: list[str] = []
+    for widget in root.findChildren(QWidget):
+        if isinstance(widget, QHeaderView) or widget.objectName().startswith("qt_"):
+            continue
+        if widget.window() is not root.window() or not widget.isVisibleTo(root):
+            continue  # other windows (dialogs), combo-box pop-ups, hidden parts
+        if isinstance(widget, QAbstractButton):
+            if not (widget.text() or widget.accessibleName()):
+                missing.append(type(widget).__name__)
+        elif isinstance(widget, QLineEdit) and isinstance(widget.parent(), QAbstractSpinBox | QComboBox):
+            continue
+        elif (
+            isinstance(widget, QLineEdit | QComboBox | QAbstractSpinBox | QPlainTextEdit | QAbstractItemView)
+            and not widget.accessibleName()
+        ):
+            missing.append(f"{type(widget).__name__} {widget.objectName()}")
+    return missing
+
+
+def test_every_input_has_an_accessible_name(qtbot, page: SecureBootPage) -> None:
+    from uefivars_gui.qt.policypage import PolicyPage
+
+    document = _open(page, MS_FD)
+    policies = PolicyPage()
+    qtbot.addWidget(policies)
+    policies.add_entry()
+    for root in (
+        page,
+        policies,
+        EnrollDialog(document.store, parent=page),
+        KeygenDialog(page),
+        SignDialog(document.store, parent=page),
+        VerifyDialog(document.store, page),
+        RolloverDialog(document.store, lambda: AT, page),
+    ):
+        assert unnamed_inputs(root) == [], type(root).__name__
+
+
+def test_a_hidden_page_refreshes_when_shown(qtbot, page: SecureBootPage) -> None:
+    document = _open(page, MS_FD)
+    page.hide()
+    document.delete_variables([(GLOBAL, "PK")])
+    qtbot.wait(20)
+    assert page.overview is not None and page.overview.mode == "user"  # not recomputed while hidden
+    page.show()
+    assert page.overview.mode == "setup" and page.mode_label.text().startswith("Setup mode")
+    document.undo_stack.undo()
+    qtbot.waitUntil(lambda: page.overview.mode == "user", timeout=2000)

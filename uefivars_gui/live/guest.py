@@ -20,11 +20,9 @@ All integers on the wire are little-endian; ``UINTN`` is 8 bytes (QEMU's device 
 
 from __future__ import annotations
 
-import functools
 import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Literal, NamedTuple, Protocol, runtime_checkable
 from uuid import UUID
 
@@ -36,6 +34,18 @@ from ..core.guid import (
     SMM_VARIABLE_PROTOCOL,
 )
 from ..core.ucs2 import encode_ucs2
+from ..device.status import (
+    FLAG_USE_PIO,
+    MAGIC_VALUE,
+    MAX_BUFFER_SIZE,
+    MM_HEADER_SIZE,
+    MM_VARIABLE_HEADER_SIZE,
+    Command,
+    DeviceStatus,
+    EfiStatus,
+    Register,
+    SmmVariableFunction,
+)
 from ..errors import UefiVarsError
 
 __all__ = [
@@ -56,40 +66,10 @@ __all__ = [
     "Target",
     "VariableCallResult",
     "VariableClient",
-    "VariableFunction",
 ]
 
-# --- register interface (QEMU include/hw/uefi/var-service-api.h) -------------------------
+# --- edk2's guest-side layouts and limits (the device's numbers are in device.status) ----
 
-REG_MAGIC = 0x00
-REG_CMD_STS = 0x02
-REG_BUFFER_SIZE = 0x04
-REG_DMA_BUFFER_ADDR_LO = 0x08
-REG_DMA_BUFFER_ADDR_HI = 0x0C
-REG_PIO_BUFFER_TRANSFER = 0x10
-REG_PIO_BUFFER_CRC32C = 0x18
-REG_FLAGS = 0x1C
-
-MAGIC_VALUE = 0x0EF1
-FLAG_USE_PIO = 0x1
-
-CMD_RESET = 0x01
-CMD_DMA_MM = 0x02
-CMD_PIO_MM = 0x03
-CMD_PIO_ZERO_OFFSET = 0x04
-
-STS_SUCCESS = 0x00
-STS_BUSY = 0x01
-STS_ERR_UNKNOWN = 0x10
-STS_ERR_NOT_SUPPORTED = 0x11
-STS_ERR_BAD_BUFFER_SIZE = 0x12
-
-#: edk2 VirtMm MAX_BUFFER_SIZE (and QEMU's clamp).
-MAX_BUFFER_SIZE = 64 * 1024
-#: sizeof the v1 EFI_MM_COMMUNICATE_HEADER without Data.
-MM_HEADER_SIZE = 24
-#: SMM_VARIABLE_COMMUNICATE_HEADER_SIZE (Function, ReturnStatus).
-SMM_VARIABLE_HEADER_SIZE = 16
 #: OFFSET_OF(SMM_VARIABLE_COMMUNICATE_ACCESS_VARIABLE, Name).
 ACCESS_VARIABLE_NAME_OFFSET = 36
 #: OFFSET_OF(SMM_VARIABLE_COMMUNICATE_GET_NEXT_VARIABLE_NAME, Name) (also LOCK_VARIABLE).
@@ -102,10 +82,6 @@ POLL_LIMIT = 100
 DEFAULT_BUFFER_ADDR = 0x00200000
 #: Name buffer size :meth:`VariableClient.get_next_variable_name` offers by default.
 DEFAULT_NAME_BUFFER = 128
-
-EFI_SUCCESS = 0
-EFI_BUFFER_TOO_SMALL = 0x8000000000000005
-EFI_NOT_FOUND = 0x800000000000000E
 
 #: The three boot events VirtMmCommunicationDxe forwards as 25-byte messages.
 EVENT_GUIDS: dict[str, UUID] = {
@@ -121,25 +97,6 @@ _VAR_HEADER = struct.Struct("<QQ")
 _ACCESS = struct.Struct("<16sQQI")
 _NEXT = struct.Struct("<16sQ")
 _QUERY = struct.Struct("<QQQI4x")
-
-
-class VariableFunction(IntEnum):
-    """SMM_VARIABLE_FUNCTION_* (MdeModulePkg/Include/Guid/SmmVariableCommon.h)."""
-
-    GET_VARIABLE = 1
-    GET_NEXT_VARIABLE_NAME = 2
-    SET_VARIABLE = 3
-    QUERY_VARIABLE_INFO = 4
-    READY_TO_BOOT = 5
-    EXIT_BOOT_SERVICE = 6
-    GET_STATISTICS = 7
-    LOCK_VARIABLE = 8
-    VAR_CHECK_VARIABLE_PROPERTY_SET = 9
-    VAR_CHECK_VARIABLE_PROPERTY_GET = 10
-    GET_PAYLOAD_SIZE = 11
-    INIT_RUNTIME_VARIABLE_CACHE_CONTEXT = 12
-    SYNC_RUNTIME_CACHE = 13
-    GET_RUNTIME_CACHE_INFO = 14
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -167,7 +124,14 @@ class DeviceStatusError(GuestError):
 
     def __init__(self, status: int, what: str) -> None:
         self.status = status
-        super().__init__(f"{what}: device status 0x{status:02x} ({_STS_NAMES.get(status, 'unknown')})")
+        super().__init__(f"{what}: device status 0x{status:02x} ({_device_status_label(status)})")
+
+
+def _device_status_label(status: int) -> str:
+    try:
+        return DeviceStatus(status).name
+    except ValueError:
+        return "unknown"
 
 
 class CrcMismatchError(GuestError):
@@ -186,15 +150,6 @@ class CrcMismatchError(GuestError):
 
 class RequestSizeError(GuestError):
     """A request edk2 refuses to send (MessageLength 0, or larger than the buffer)."""
-
-
-_STS_NAMES = {
-    STS_SUCCESS: "success",
-    STS_BUSY: "busy",
-    STS_ERR_UNKNOWN: "unknown error",
-    STS_ERR_NOT_SUPPORTED: "not supported",
-    STS_ERR_BAD_BUFFER_SIZE: "bad buffer size",
-}
 
 
 # --- the target ----------------------------------------------------------------------------
@@ -231,25 +186,12 @@ class BurstTarget(Target, Protocol):
 # --- results -------------------------------------------------------------------------------
 
 
-@functools.cache
-def _efi_status_enum() -> Callable[[int], int] | None:
+def _efi_status(value: int) -> EfiStatus:
+    """ReturnStatus as an :class:`EfiStatus`; a value no device returns is a device fault."""
     try:
-        from ..device.status import EfiStatus  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    enum: Callable[[int], int] = EfiStatus
-    return enum
-
-
-def efi_status(value: int) -> int:
-    """The EFI status as the device engine's ``EfiStatus`` member when that enum exists."""
-    enum = _efi_status_enum()
-    if enum is None:
-        return value
-    try:
-        return enum(value)
+        return EfiStatus(value)
     except ValueError:
-        return value
+        raise GuestError(f"ReturnStatus 0x{value:016x} is not an EFI_STATUS the device returns") from None
 
 
 class MmReply(NamedTuple):
@@ -265,18 +207,18 @@ class VariableCallResult:
 
     device_status: int
     function: int
-    status: int
+    status: EfiStatus
     payload: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class StatusResult:
-    status: int
+    status: EfiStatus
 
 
 @dataclass(frozen=True, slots=True)
 class PayloadSizeResult:
-    status: int
+    status: EfiStatus
     payload_size: int
 
 
@@ -284,7 +226,7 @@ class PayloadSizeResult:
 class GetVariableResult:
     """GetVariable: ``data_size`` is the variable's size on SUCCESS and BUFFER_TOO_SMALL."""
 
-    status: int
+    status: EfiStatus
     attributes: int
     data_size: int
     data: bytes
@@ -294,7 +236,7 @@ class GetVariableResult:
 class NextVariableNameResult:
     """GetNextVariableName: on BUFFER_TOO_SMALL ``name_size`` is the size needed."""
 
-    status: int
+    status: EfiStatus
     name: str
     guid: UUID
     name_size: int
@@ -302,7 +244,7 @@ class NextVariableNameResult:
 
 @dataclass(frozen=True, slots=True)
 class QueryVariableInfoResult:
-    status: int
+    status: EfiStatus
     maximum_variable_storage_size: int
     remaining_variable_storage_size: int
     maximum_variable_size: int
@@ -352,28 +294,28 @@ class GuestSession:
 
     def initialize(self) -> None:
         """VirtMmHwInit: MAGIC, RESET, BUFFER_SIZE, FLAGS, then the DMA address."""
-        magic = self.target.read(REG_MAGIC, 2)
+        magic = self.target.read(Register.MAGIC, 2)
         if magic != MAGIC_VALUE:
             raise DeviceNotFoundError(
                 f"no uefi-vars device: MAGIC reads 0x{magic:04x}, expected 0x{MAGIC_VALUE:04x}"
             )
-        status = self.command(CMD_RESET)
-        if status != STS_SUCCESS:
-            raise DeviceCommandError(CMD_RESET, status)
-        self.target.write(REG_BUFFER_SIZE, 4, self.buffer_size)
-        self.flags = self.target.read(REG_FLAGS, 4)
+        status = self.command(Command.RESET)
+        if status != DeviceStatus.SUCCESS:
+            raise DeviceCommandError(Command.RESET, status)
+        self.target.write(Register.BUFFER_SIZE, 4, self.buffer_size)
+        self.flags = self.target.read(Register.FLAGS, 4)
         if self.requested_mode == "auto":
             self.mode = "pio" if self.flags & FLAG_USE_PIO else "dma"
         if self.mode == "dma":
-            self.target.write(REG_DMA_BUFFER_ADDR_LO, 4, self.buffer_addr & 0xFFFFFFFF)
-            self.target.write(REG_DMA_BUFFER_ADDR_HI, 4, self.buffer_addr >> 32)
+            self.target.write(Register.DMA_BUFFER_ADDR_LO, 4, self.buffer_addr & 0xFFFFFFFF)
+            self.target.write(Register.DMA_BUFFER_ADDR_HI, 4, self.buffer_addr >> 32)
 
     def command(self, cmd: int) -> int:
         """Write CMD_STS, then poll it while BUSY (at most 100 times, like edk2)."""
-        self.target.write(REG_CMD_STS, 2, cmd)
+        self.target.write(Register.CMD_STS, 2, cmd)
         for _ in range(POLL_LIMIT):
-            status = self.target.read(REG_CMD_STS, 2)
-            if status != STS_BUSY:
+            status = self.target.read(Register.CMD_STS, 2)
+            if status != DeviceStatus.BUSY:
                 return status
         raise GuestError(f"device still busy after {POLL_LIMIT} polls of command 0x{cmd:02x}")
 
@@ -407,7 +349,7 @@ class GuestSession:
         self.last_request = request
         if self.mode == "dma":
             self.target.mem_write(self.buffer_addr, request)
-            status = self.command(CMD_DMA_MM)
+            status = self.command(Command.DMA_MM)
             reply = self.target.mem_read(self.buffer_addr, read_back)
         else:
             status = self._pio_exchange(request, read_back)
@@ -416,17 +358,17 @@ class GuestSession:
         return MmReply(status, reply[MM_HEADER_SIZE:])
 
     def _pio_exchange(self, request: bytes, read_back: int) -> int:
-        status = self.command(CMD_PIO_ZERO_OFFSET)
-        if status != STS_SUCCESS:
-            raise DeviceCommandError(CMD_PIO_ZERO_OFFSET, status)
+        status = self.command(Command.PIO_ZERO_OFFSET)
+        if status != DeviceStatus.SUCCESS:
+            raise DeviceCommandError(Command.PIO_ZERO_OFFSET, status)
         padded = _pad4(request)
         words = [w for (w,) in struct.iter_unpack("<I", padded)]
         self._write_words(words)
         self._check_crc("write", padded)
-        mm_status = self.command(CMD_PIO_MM)
-        status = self.command(CMD_PIO_ZERO_OFFSET)
-        if status != STS_SUCCESS:
-            raise DeviceCommandError(CMD_PIO_ZERO_OFFSET, status)
+        mm_status = self.command(Command.PIO_MM)
+        status = self.command(Command.PIO_ZERO_OFFSET)
+        if status != DeviceStatus.SUCCESS:
+            raise DeviceCommandError(Command.PIO_ZERO_OFFSET, status)
         count = (read_back + 3) // 4
         data = b"".join(_U32.pack(w & 0xFFFFFFFF) for w in self._read_words(count))
         self._check_crc("read", data)
@@ -436,20 +378,20 @@ class GuestSession:
     def _write_words(self, words: Sequence[int]) -> None:
         target = self.target
         if isinstance(target, BurstTarget):
-            target.write_burst(REG_PIO_BUFFER_TRANSFER, 4, words)
+            target.write_burst(Register.PIO_BUFFER_TRANSFER, 4, words)
         else:
             for word in words:
-                target.write(REG_PIO_BUFFER_TRANSFER, 4, word)
+                target.write(Register.PIO_BUFFER_TRANSFER, 4, word)
 
     def _read_words(self, count: int) -> list[int]:
         target = self.target
         if isinstance(target, BurstTarget):
-            return target.read_burst(REG_PIO_BUFFER_TRANSFER, 4, count)
-        return [target.read(REG_PIO_BUFFER_TRANSFER, 4) for _ in range(count)]
+            return target.read_burst(Register.PIO_BUFFER_TRANSFER, 4, count)
+        return [target.read(Register.PIO_BUFFER_TRANSFER, 4) for _ in range(count)]
 
     def _check_crc(self, direction: str, data: bytes) -> None:
         expected = crc32c(data)
-        device = self.target.read(REG_PIO_BUFFER_CRC32C, 4)
+        device = self.target.read(Register.PIO_BUFFER_CRC32C, 4)
         if device != expected:
             raise CrcMismatchError(direction, expected, device, len(data))
 
@@ -486,35 +428,35 @@ class VariableClient:
             SMM_VARIABLE_PROTOCOL, message, message_length=message_length, strict=False
         )
         body = reply.reply
-        if len(body) >= SMM_VARIABLE_HEADER_SIZE:
+        if len(body) >= MM_VARIABLE_HEADER_SIZE:
             function_out, status = _VAR_HEADER.unpack_from(body)
         else:
-            function_out, status = function, EFI_SUCCESS
+            function_out, status = function, EfiStatus.SUCCESS
         return VariableCallResult(
             device_status=reply.device_status,
             function=function_out,
-            status=efi_status(status),
-            payload=body[SMM_VARIABLE_HEADER_SIZE:],
+            status=_efi_status(status),
+            payload=body[MM_VARIABLE_HEADER_SIZE:],
         )
 
-    def _request(self, function: VariableFunction, payload: bytes) -> VariableCallResult:
+    def _request(self, function: SmmVariableFunction, payload: bytes) -> VariableCallResult:
         message = _VAR_HEADER.pack(function, 0) + payload
         reply = self.session.communicate(SMM_VARIABLE_PROTOCOL, message)
-        if reply.device_status != STS_SUCCESS:
+        if reply.device_status != DeviceStatus.SUCCESS:
             raise DeviceStatusError(reply.device_status, function.name)
         body = reply.reply
         _, status = _VAR_HEADER.unpack_from(body)
         return VariableCallResult(
-            reply.device_status, function, efi_status(status), body[SMM_VARIABLE_HEADER_SIZE:]
+            reply.device_status, function, _efi_status(status), body[MM_VARIABLE_HEADER_SIZE:]
         )
 
     # -- functions -----------------------------------------------------------------------
 
     def get_payload_size(self) -> PayloadSizeResult:
         """GET_PAYLOAD_SIZE (the first request edk2 sends; MessageLength 24)."""
-        result = self._request(VariableFunction.GET_PAYLOAD_SIZE, bytes(8))
+        result = self._request(SmmVariableFunction.GET_PAYLOAD_SIZE, bytes(8))
         (size,) = _U64.unpack_from(result.payload)
-        if result.status == EFI_SUCCESS:
+        if result.status == EfiStatus.SUCCESS:
             self._payload_size = size
         return PayloadSizeResult(result.status, size)
 
@@ -528,7 +470,7 @@ class VariableClient:
         if self._payload_size is None:
             self.get_payload_size()
         reported = self._payload_size if self._payload_size is not None else 0
-        cap = self.session.buffer_size - MM_HEADER_SIZE - SMM_VARIABLE_HEADER_SIZE
+        cap = self.session.buffer_size - MM_HEADER_SIZE - MM_VARIABLE_HEADER_SIZE
         return min(reported, cap) if reported else cap
 
     def get_variable(
@@ -541,7 +483,7 @@ class VariableClient:
         """
         if data_size is None:
             probe = self._get_variable(name, guid, 0, attributes)
-            if probe.status != EFI_BUFFER_TOO_SMALL:
+            if probe.status != EfiStatus.BUFFER_TOO_SMALL:
                 return probe
             data_size = probe.data_size
         return self._get_variable(name, guid, data_size, attributes)
@@ -557,13 +499,13 @@ class VariableClient:
             + name_bytes
             + bytes(data_size)
         )
-        result = self._request(VariableFunction.GET_VARIABLE, payload)
+        result = self._request(SmmVariableFunction.GET_VARIABLE, payload)
         _, size_out, name_size_out, attributes_out = _ACCESS.unpack_from(result.payload)
         data = b""
-        if result.status == EFI_SUCCESS:
+        if result.status == EfiStatus.SUCCESS:
             start = ACCESS_VARIABLE_NAME_OFFSET + name_size_out
             data = result.payload[start : start + size_out]
-        elif result.status != EFI_BUFFER_TOO_SMALL:
+        elif result.status != EfiStatus.BUFFER_TOO_SMALL:
             size_out = 0
         return GetVariableResult(result.status, attributes_out, size_out, bytes(data))
 
@@ -579,7 +521,7 @@ class VariableClient:
         guid = guid if guid is not None else UUID(int=0)
         if name_size is None:
             first = self._get_next(name, guid, DEFAULT_NAME_BUFFER)
-            if first.status != EFI_BUFFER_TOO_SMALL:
+            if first.status != EfiStatus.BUFFER_TOO_SMALL:
                 return first
             name_size = first.name_size
         return self._get_next(name, guid, name_size)
@@ -592,14 +534,14 @@ class VariableClient:
         out_size = min(out_size, room)
         area = max(out_size, len(in_bytes))
         payload = _NEXT.pack(guid.bytes_le, out_size) + in_bytes + bytes(area - len(in_bytes))
-        result = self._request(VariableFunction.GET_NEXT_VARIABLE_NAME, payload)
+        result = self._request(SmmVariableFunction.GET_NEXT_VARIABLE_NAME, payload)
         guid_out, size_out = _NEXT.unpack_from(result.payload)
-        if result.status == EFI_SUCCESS:
+        if result.status == EfiStatus.SUCCESS:
             raw = result.payload[NEXT_VARIABLE_NAME_OFFSET : NEXT_VARIABLE_NAME_OFFSET + size_out]
             return NextVariableNameResult(
                 result.status, _ucs2_until_nul(raw), UUID(bytes_le=guid_out), size_out
             )
-        if result.status == EFI_BUFFER_TOO_SMALL:
+        if result.status == EfiStatus.BUFFER_TOO_SMALL:
             return NextVariableNameResult(result.status, name, guid, size_out)
         return NextVariableNameResult(result.status, name, guid, out_size)
 
@@ -614,7 +556,7 @@ class VariableClient:
         payload = (
             _ACCESS.pack(guid.bytes_le, len(data), len(name_bytes), attributes) + name_bytes + bytes(data)
         )
-        return StatusResult(self._request(VariableFunction.SET_VARIABLE, payload).status)
+        return StatusResult(self._request(SmmVariableFunction.SET_VARIABLE, payload).status)
 
     def delete_variable(self, name: str, guid: UUID, attributes: int = 0) -> StatusResult:
         """SetVariable with no data."""
@@ -623,23 +565,23 @@ class VariableClient:
     def query_variable_info(self, attributes: int) -> QueryVariableInfoResult:
         """QUERY_VARIABLE_INFO with edk2's 32-byte (padded) payload."""
         payload = _QUERY.pack(0, 0, 0, attributes)
-        result = self._request(VariableFunction.QUERY_VARIABLE_INFO, payload)
+        result = self._request(SmmVariableFunction.QUERY_VARIABLE_INFO, payload)
         maximum, remaining, largest, _ = _QUERY.unpack_from(result.payload)
         return QueryVariableInfoResult(result.status, maximum, remaining, largest)
 
     def ready_to_boot(self) -> StatusResult:
         """READY_TO_BOOT (function 5, no payload: MessageLength 16)."""
-        return StatusResult(self._request(VariableFunction.READY_TO_BOOT, b"").status)
+        return StatusResult(self._request(SmmVariableFunction.READY_TO_BOOT, b"").status)
 
     def exit_boot_service(self) -> StatusResult:
         """EXIT_BOOT_SERVICE (function 6, no payload)."""
-        return StatusResult(self._request(VariableFunction.EXIT_BOOT_SERVICE, b"").status)
+        return StatusResult(self._request(SmmVariableFunction.EXIT_BOOT_SERVICE, b"").status)
 
     def lock_variable(self, name: str, guid: UUID) -> StatusResult:
         """LOCK_VARIABLE (edk2 RequestToLock): Guid, NameSize, Name."""
         name_bytes = encode_ucs2(name)
         payload = _NEXT.pack(guid.bytes_le, len(name_bytes)) + name_bytes
-        return StatusResult(self._request(VariableFunction.LOCK_VARIABLE, payload).status)
+        return StatusResult(self._request(SmmVariableFunction.LOCK_VARIABLE, payload).status)
 
     def signal_event(self, event_guid: UUID) -> int:
         """A boot event as VirtMm forwards it; returns the device status (0 when handled)."""
@@ -656,10 +598,10 @@ class VariableClient:
         seen: set[tuple[UUID, str]] = set()
         for _ in range(limit):
             result = self.get_next_variable_name(name, guid)
-            if result.status == EFI_NOT_FOUND:
+            if result.status == EfiStatus.NOT_FOUND:
                 return
-            if result.status != EFI_SUCCESS:
-                raise GuestError(f"GetNextVariableName after {name!r} failed: status 0x{result.status:x}")
+            if result.status != EfiStatus.SUCCESS:
+                raise GuestError(f"GetNextVariableName after {name!r} failed: {result.status.efi_name}")
             key = (result.guid, result.name)
             if key in seen:
                 raise GuestError(f"GetNextVariableName loops: {result.name!r} ({result.guid}) came twice")

@@ -206,8 +206,9 @@ class GuidCombo(QComboBox):
         self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.setAccessibleName(accessible_name)
         self._allow_empty = allow_empty is not None
-        if allow_empty is not None:
-            self.lineEdit().setPlaceholderText(allow_empty)
+        edit = self.lineEdit()
+        if allow_empty is not None and edit is not None:
+            edit.setPlaceholderText(allow_empty)
             self.addItem("", None)
         for guid in choices:
             self.addItem(f"{g.guid_label(guid)} — {guid}", guid)
@@ -535,7 +536,7 @@ class SignDialog(QDialog):
         self.setWindowTitle("Sign Update")
         self._store = store
         self._clock = clock
-        self.update: SignedUpdate | None = None
+        self.signed_update: SignedUpdate | None = None
 
         self.signer_kind = QComboBox(self)
         self.signer_kind.setAccessibleName("Signer")
@@ -699,7 +700,7 @@ class SignDialog(QDialog):
             _show_problem(self.problem, str(exc))
             return None
         _show_problem(self.problem, "")
-        self.update = update
+        self.signed_update = update
         self.result_view.setPlainText("\n".join([*update.lines(), f"written to {output}"]))
         self.signed.emit(update, output)
         return update
@@ -725,6 +726,7 @@ class VerifyDialog(QDialog):
         self._store = store
         self.verdict: UpdateVerdict | None = None
         self._busy = False
+        self._dispose_when_idle = False
 
         self.update_file = FileField("Update file", "Choose a signed update", UPDATE_FILTER, parent=self)
         self.variable = QComboBox(self)
@@ -809,8 +811,18 @@ class VerifyDialog(QDialog):
             raise UsageError("give the variable name")
         return name, _read(path, "update"), self.guid.guid(), self.append.isChecked()
 
+    def dispose(self) -> None:
+        """Delete the dialog once no background work will report to it any more."""
+        if self._busy:
+            self._dispose_when_idle = True
+        else:
+            self.deleteLater()
+
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
+        if not busy and self._dispose_when_idle:
+            self.deleteLater()
+            return
         self.progress.setVisible(busy)
         self.verify_button.setEnabled(not busy)
         self.apply_button.setEnabled(not busy and self.verdict is not None and self.verdict.accepted)
@@ -878,10 +890,11 @@ class VerifyDialog(QDialog):
         return True
 
     def _on_applied(self, verdict: UpdateVerdict) -> None:
+        closed = self._dispose_when_idle  # closed while applying: the user no longer wants it
         self.verdict = verdict
         self._set_busy(False)
         self.show_verdict(verdict)
-        if verdict.accepted:
+        if verdict.accepted and not closed:
             self.applied.emit(verdict)
             self.accept()
 

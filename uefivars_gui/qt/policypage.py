@@ -15,6 +15,7 @@ is a QUndoCommand on :attr:`PolicyPage.undo_stack`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from enum import IntEnum
 from pathlib import Path
@@ -344,6 +345,12 @@ class NamespaceCombo(QComboBox):
         for name, guid in known_namespaces():
             self.addItem(f"{name} — {guid}", guid)
 
+    @property
+    def edit(self) -> QLineEdit:
+        edit = self.lineEdit()
+        assert edit is not None  # editable
+        return edit
+
     def guid(self) -> UUID | None:
         text = self.currentText()
         index = self.findText(text)
@@ -495,7 +502,7 @@ class EntryForm(QGroupBox):
         form.addRow(self.error)
 
         self.namespace.activated.connect(lambda _i: self._edited("namespace"))
-        self.namespace.lineEdit().editingFinished.connect(lambda: self._edited("namespace"))
+        self.namespace.edit.editingFinished.connect(lambda: self._edited("namespace"))
         self.name_edit.editingFinished.connect(lambda: self._edited("name"))
         self.min_size.editingFinished.connect(lambda: self._edited("minimum size"))
         self.max_size.editingFinished.connect(lambda: self._edited("maximum size"))
@@ -503,7 +510,7 @@ class EntryForm(QGroupBox):
         self.cant_have.value_changed.connect(lambda _v: self._edited("can't-have attributes"))
         self.lock.activated.connect(lambda _i: self._edited("lock type"))
         self.state_namespace.activated.connect(lambda _i: self._edited("state namespace"))
-        self.state_namespace.lineEdit().editingFinished.connect(lambda: self._edited("state namespace"))
+        self.state_namespace.edit.editingFinished.connect(lambda: self._edited("state namespace"))
         self.state_name.editingFinished.connect(lambda: self._edited("state name"))
         self.state_value.valueChanged.connect(lambda _v: self._edited("state value"))
         self.set_entry(None)
@@ -628,11 +635,11 @@ class WriteTester(QGroupBox):
         self.name_edit.setPlaceholderText("e.g. Boot0001")
         self.attributes = FlagsEdit("Tested attributes", self)
         self.attributes.set_value(int(NV_BS_RT))
-        self.size = QSpinBox(self)
-        self.size.setRange(0, 0x7FFFFFFF)
-        self.size.setValue(4)
-        self.size.setSuffix(" bytes")
-        self.size.setAccessibleName("Tested data size")
+        self.data_size = QSpinBox(self)
+        self.data_size.setRange(0, 0x7FFFFFFF)
+        self.data_size.setValue(4)
+        self.data_size.setSuffix(" bytes")
+        self.data_size.setAccessibleName("Tested data size")
         self.exists = QCheckBox("The variable exists already", self)
         self.exists.setAccessibleName("Variable exists")
         self.phase = QComboBox(self)
@@ -658,7 +665,7 @@ class WriteTester(QGroupBox):
         form.addRow("Namespace:", self.namespace)
         form.addRow("Name:", self.name_edit)
         form.addRow("Attributes:", self.attributes)
-        form.addRow("Data size:", self.size)
+        form.addRow("Data size:", self.data_size)
         form.addRow("", self.exists)
         form.addRow("Boot phase:", self.phase)
         form.addRow("", self.use_store)
@@ -671,7 +678,7 @@ class WriteTester(QGroupBox):
             self.namespace.currentTextChanged,
             self.name_edit.textChanged,
             self.attributes.value_changed,
-            self.size.valueChanged,
+            self.data_size.valueChanged,
             self.exists.toggled,
             self.phase.currentIndexChanged,
             self.use_store.toggled,
@@ -694,7 +701,7 @@ class WriteTester(QGroupBox):
             namespace,
             name,
             attributes,
-            self.size.value(),
+            self.data_size.value(),
             self.exists.isChecked(),
             after_end_of_dxe=self.phase.currentIndex() == 0,
         )
@@ -761,6 +768,16 @@ class PolicyPage(QWidget):
         self.view.setAlternatingRowColors(True)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.view.horizontalHeader().setStretchLastSection(True)
+        for column, width in (
+            (PolicyColumn.NAMESPACE, 150),
+            (PolicyColumn.NAME, 130),
+            (PolicyColumn.MIN_SIZE, 65),
+            (PolicyColumn.MAX_SIZE, 65),
+            (PolicyColumn.MUST_HAVE, 80),
+            (PolicyColumn.CANT_HAVE, 80),
+            (PolicyColumn.LOCK, 130),
+        ):
+            self.view.horizontalHeader().resizeSection(column, width)
         self.view.selectionModel().currentRowChanged.connect(self._on_current_row)
 
         entry_bar = QHBoxLayout()
@@ -869,10 +886,9 @@ class PolicyPage(QWidget):
             self.view.selectRow(row)
 
     def _on_clean_changed(self, _clean: bool) -> None:
-        try:
+        # the stack announces "clean" also while it is being destroyed with the page
+        with contextlib.suppress(RuntimeError):
             self._update_title()
-        except RuntimeError:  # the stack announces "clean" while it is being destroyed with the page
-            pass
 
     def _update_title(self) -> None:
         name = self._path.name if self._path is not None else "Untitled policy set"

@@ -21,7 +21,7 @@ from enum import IntEnum
 from uuid import UUID
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QShowEvent, QUndoCommand
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
@@ -342,7 +342,7 @@ def push_changes(
     ]
     inserts = [new for key, new in changes if new is not None and (key is None or key not in store)]
     removals = [key for key, new in changes if new is None and key is not None and key in store]
-    commands = [
+    commands: list[QUndoCommand] = [
         ReplaceVariableCommand(document, key, new, text)
         for key, new in replacements
         if store.get(*key) != new
@@ -383,6 +383,7 @@ class SecureBootPage(QWidget):
         self.clock = clock
         self._document: Document | None = None
         self._busy = 0
+        self._dirty = False
         self.overview: SecureBootOverview | None = None
         style = self.style()
         self.model = KeyEntryModel(
@@ -500,11 +501,20 @@ class SecureBootPage(QWidget):
         self.refresh()
 
     def _schedule_refresh(self) -> None:
-        self._timer.start()
+        if self.isVisible():
+            self._timer.start()
+        else:
+            self._dirty = True  # refreshed when the page is shown
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._dirty:
+            self.refresh()
 
     def refresh(self) -> None:
         """Recompute the state of the open store and show it."""
         self._timer.stop()
+        self._dirty = False
         document = self._document
         has_doc = document is not None
         for button in (self.enroll_button, self.verify_button, self.rollover_button):
@@ -559,10 +569,12 @@ class SecureBootPage(QWidget):
         if document is None:
             return False
         dialog = EnrollDialog(document.store, self.clock, self)
-        if dialog.exec() != EnrollDialog.DialogCode.Accepted:
+        accepted = dialog.exec() == EnrollDialog.DialogCode.Accepted
+        variables = dialog.changed_variables()
+        dialog.deleteLater()
+        if not accepted:
             self.message.emit("Enrollment cancelled")
             return False
-        variables = dialog.changed_variables()
         if not variables:
             self.message.emit("Nothing to enroll")
             return False
@@ -579,14 +591,16 @@ class SecureBootPage(QWidget):
         except UefiVarsError as exc:
             self._warn("Cannot Roll Over", str(exc))
             return False
-        if dialog.exec() != RolloverDialog.DialogCode.Accepted:
+        accepted = dialog.exec() == RolloverDialog.DialogCode.Accepted
+        variables, added = dialog.changed_variables(), len(dialog.added_entries())
+        dialog.deleteLater()
+        if not accepted:
             self.message.emit("Rollover cancelled")
             return False
-        variables = dialog.changed_variables()
         if not variables:
             return False
         document.set_variables(variables, "Microsoft 2023 rollover")
-        self.message.emit(f"Rollover: {len(dialog.added_entries())} certificate(s) added (undoable)")
+        self.message.emit(f"Rollover: {added} certificate(s) added (undoable)")
         return True
 
     def verify_update(self) -> bool:
@@ -595,8 +609,9 @@ class SecureBootPage(QWidget):
             return False
         dialog = VerifyDialog(document.store, self)
         dialog.applied.connect(self._push_verdict)
-        dialog.exec()
-        return dialog.result() == VerifyDialog.DialogCode.Accepted
+        applied = dialog.exec() == VerifyDialog.DialogCode.Accepted
+        dialog.dispose()
+        return applied
 
     def _push_verdict(self, verdict: UpdateVerdict) -> None:
         document = self._document
@@ -615,19 +630,24 @@ class SecureBootPage(QWidget):
         document = self._document
         dialog = SignDialog(document.store if document is not None else None, self.clock, self)
         written: list[SignedUpdate] = []
-        dialog.signed.connect(
-            lambda update, path: (written.append(update), self.message.emit(f"Wrote {path}"))
-        )
+
+        def on_signed(update: SignedUpdate, path: str) -> None:
+            written.append(update)
+            self.message.emit(f"Wrote {path}")
+
+        dialog.signed.connect(on_signed)
         dialog.exec()
+        dialog.deleteLater()
         return written[-1] if written else None
 
     def generate_keys(self) -> bool:
         dialog = KeygenDialog(self)
-        if dialog.exec() != KeygenDialog.DialogCode.Accepted:
+        accepted = dialog.exec() == KeygenDialog.DialogCode.Accepted
+        work, bits = dialog.work(), dialog.bits.currentData()
+        dialog.deleteLater()
+        if not accepted:
             self.message.emit("Key generation cancelled")
             return False
-        work = dialog.work()
-        bits = dialog.bits.currentData()
         self._begin_busy(f"Generating an RSA {bits} key…")
         run_in_background(work, self._on_generated, self._on_generate_failed)
         return True
