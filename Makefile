@@ -26,9 +26,15 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/run.py
 
+# Wheel and sdist into dist/ (the wheel carries the desktop entry, AppStream metainfo,
+# MIME type and icons under share/; see packaging/README.md).
 dist: setup
-	$(PY) -m pip install -q build
-	$(PY) -m build
+	@$(PY) -c 'import build' 2>/dev/null || $(PY) -m pip install -q build
+	$(PY) -m build --outdir dist .
+
+# PNGs of the real window, one per page, into docs/screenshots/ (needs xvfb and xauth).
+screenshots: setup
+	$(PY) scripts/screenshots.py --out docs/screenshots
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -76,9 +76,6 @@ def main() -> dict[str, float]:
     from PySide6.QtCore import QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from uefivars_gui.qt.app import apply_pyside_workarounds
-
-    apply_pyside_workarounds()
     app = QApplication.instance() or QApplication([])
     from uefivars_gui.qt.document import BackgroundTask
     from uefivars_gui.qt.mainwindow import MainWindow

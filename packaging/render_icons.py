@@ -53,7 +53,7 @@ def render_qt(size: int, out: Path) -> None:
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     renderer.render(painter)
     painter.end()
-    if not image.save(str(out), "PNG"):
+    if not image.save(str(out), "PNG"):  # type: ignore[call-overload]
         raise SystemExit(f"render_icons: cannot write {out}")
 
 

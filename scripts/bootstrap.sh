@@ -6,11 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-# Qt (PySide6) at run time, offscreen tests, a real window (xcb), fonts, venv support.
+# Qt (PySide6) at run time, offscreen tests, a real window (xcb), fonts, venv support;
+# the validators of the desktop entry and AppStream file; Xvfb for `make screenshots`.
 SYSTEM_PACKAGES=(
   libglib2.0-0 libgl1 libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0
   libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 openssl
+  desktop-file-utils appstream xvfb xauth
 )
 
 as_root() {

@@ -29,9 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 STORE = ROOT / "tests" / "data" / "ovmf" / "OVMF_VARS_4M.ms.fd"
 OTHER = ROOT / "tests" / "data" / "ovmf" / "OVMF_VARS_4M.snakeoil.fd"
 OUT = ROOT / "docs" / "screenshots"
-SIZE = (1280, 800)
+SIZE = (1440, 900)
+#: Widths of the variable table and the details pane.
+SPLIT = (580, 860)
 SCREEN = "1600x1000x24"
 CHILD_ENV = "UEFIVARS_SCREENSHOTS_CHILD"
+TIMEOUT_MS = 60_000
 #: Pages the script knows how to show; those the window does not have are skipped.
 PAGES = ("Diff", "Check", "Secure Boot", "Policies")
 
@@ -68,12 +71,25 @@ class Driver:
         self.steps.append(step)
 
     def start(self) -> None:
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+
+        def give_up() -> None:
+            modal = QApplication.activeModalWidget()
+            print(
+                f"screenshots: gave up after {TIMEOUT_MS} ms"
+                + (f" (a dialog is open: {modal.windowTitle()!r})" if modal is not None else ""),
+                file=sys.stderr,
+            )
+            QApplication.exit(1)
+
+        QTimer.singleShot(TIMEOUT_MS, give_up)
         self._timer.start(600)
 
     def _next(self) -> None:
         from PySide6.QtWidgets import QApplication
 
-        if self.window.is_busy() or QApplication.activeModalWidget() is not None:  # type: ignore[attr-defined]
+        if self.window.is_busy or QApplication.activeModalWidget() is not None:  # type: ignore[attr-defined]
             self._timer.start(100)
             return
         if not self.steps:
@@ -94,7 +110,7 @@ class Driver:
             if not pixmap.save(str(path), "PNG"):
                 raise OSError(f"cannot write {path}")
             self.saved.append(path)
-            print(f"screenshots: {path.relative_to(ROOT)} ({pixmap.width()}x{pixmap.height()})")
+            print(f"screenshots: {_shown(path)} ({pixmap.width()}x{pixmap.height()})")
 
         save.__name__ = f"grab_{name}"
         return save
@@ -118,30 +134,42 @@ def drive(window: object, opened: bool, out: Path) -> Driver:
         return driver
     w = window  # the MainWindow; attributes are used untyped here on purpose (a script)
 
-    def select(guid: UUID, name: str, field: str | None = None) -> Callable[[], None]:
+    def select(guid: UUID, name: str) -> Callable[[], None]:
         def step() -> None:
+            w.pages.setCurrentIndex(0)  # type: ignore[attr-defined]
+            w.splitter.setSizes(list(SPLIT))  # type: ignore[attr-defined]
             if not w.select_variable((guid, name)):  # type: ignore[attr-defined]
                 raise LookupError(f"{name} not in the store")
-            if field is not None:
-                _select_field(w, field)
 
         step.__name__ = f"select_{name}"
+        return step
+
+    def field(name: str, tab: str) -> Callable[[], None]:
+        def step() -> None:
+            _select_field(w, name, tab)
+
+        step.__name__ = f"field_{name}"
         return step
 
     def show_page(title: str) -> Callable[[], None]:
         def step() -> None:
             index = page_index(w, title)
             assert index is not None
+            w.statusBar().clearMessage()  # type: ignore[attr-defined]
             w.pages.setCurrentIndex(index)  # type: ignore[attr-defined]
             if title == "Diff":
                 w.diff_page.compare_with(OTHER)  # type: ignore[attr-defined]
+            elif title == "Policies":
+                _show_policies(w, out)
 
         step.__name__ = f"show_{title.replace(' ', '_')}"
         return step
 
-    driver.then(select(EFI_IMAGE_SECURITY_DATABASE, "db", "Subject"))
+    driver.then(select(EFI_IMAGE_SECURITY_DATABASE, "db"))
+    driver.then(field("Subject", "Fields"))
     driver.then(driver.grab("variables-certificate"))
-    driver.then(select(EFI_GLOBAL_VARIABLE, "Boot0000", "FilePathList"))
+    driver.then(select(EFI_GLOBAL_VARIABLE, "Boot0000"))
+    driver.then(field("FilePathList", "Value"))
     driver.then(driver.grab("variables-boot-entry"))
     for title in PAGES:
         if page_index(w, title) is None:
@@ -153,21 +181,69 @@ def drive(window: object, opened: bool, out: Path) -> Driver:
     return driver
 
 
-def _select_field(window: object, name: str) -> None:
-    """Select the first field called ``name`` (depth first) in the details' field tree,
-    so that its bytes are highlighted in the hex view."""
+def _shown(path: Path) -> Path:
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+def _select_field(window: object, name: str, tab: str) -> None:
+    """Show the details' ``tab`` (Value or Fields) and select the first field called
+    ``name`` in the field tree, so that its bytes are highlighted in the hex view."""
     editor = window.details.editor  # type: ignore[attr-defined]
-    tree = getattr(editor, "field_tree", None)
-    root = getattr(editor, "_root", None)
-    if tree is None or root is None:
-        return
-    stack = [root]
-    while stack:
-        field = stack.pop(0)
-        if field.name == name or field.name.startswith(name):
-            tree.select_field(field)
-            return
-        stack[0:0] = list(field.children)
+    tabs = editor.tabs
+    for index in range(tabs.count()):
+        if tabs.tabText(index).replace("&", "") == tab:
+            tabs.setCurrentIndex(index)
+    root = editor.field_tree.root()
+    found = next((f for f in root.walk() if f.name == name), None) if root is not None else None
+    if found is None or not editor.field_tree.select_field(found):
+        raise LookupError(f"no field {name!r}")
+    from PySide6.QtWidgets import QAbstractItemView
+
+    hex_view = editor.hex_view  # its rows are 16 bytes: show the field from the top
+    row = max(found.offset // 16 - 1, 0)
+    hex_view.scrollTo(hex_view.hex_model().index(row, 0), QAbstractItemView.ScrollHint.PositionAtTop)
+
+
+#: The host-policy example of docs/policy-set-format.md.
+POLICY_SET = {
+    "format": "uefivars-policy-set",
+    "version": 1,
+    "policies": [
+        {"namespace": "EfiGlobalVariable", "name": "PK", "lock_policy_type": "LOCK_NOW"},
+        {"namespace": "EfiGlobalVariable", "name": "KEK", "lock_policy_type": "LOCK_NOW"},
+        {"namespace": "CustomModeEnable", "name": "CustomMode", "lock_policy_type": "LOCK_NOW"},
+        {"namespace": "SecureBootEnableDisable", "name": "SecureBootEnable", "lock_policy_type": "LOCK_NOW"},
+        {
+            "namespace": "EfiGlobalVariable",
+            "name": "BootOrder",
+            "lock_policy_type": "NO_LOCK",
+            "min_size": 2,
+            "max_size": 128,
+            "attributes_must_have": "NV|BS|RT",
+            "attributes_cant_have": "HR|AW|AT",
+        },
+    ],
+}
+
+
+def _show_policies(window: object, out: Path) -> None:
+    """Open the example policy set (from a temporary file), select BootOrder's entry and
+    ask the tester about a write to PK."""
+    import json
+
+    from PySide6.QtWidgets import QLineEdit
+
+    page = window.policy_page  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "host-policies.json"
+        path.write_text(json.dumps(POLICY_SET, indent=2))
+        if not page.open_path(path):
+            raise OSError("the policy page did not open the example set")
+    page.select_row(4)
+    for edit in page.tester.findChildren(QLineEdit):
+        if edit.placeholderText().startswith("e.g."):
+            edit.setText("PK")
+            break
 
 
 def child(out: Path) -> int:
@@ -191,7 +267,7 @@ def child(out: Path) -> int:
     finally:
         shutil.rmtree(settings_home, ignore_errors=True)
     saved = drivers[0].saved if drivers else []
-    print(f"screenshots: {len(saved)} saved in {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    print(f"screenshots: {len(saved)} saved in {_shown(out)}")
     return code if saved else 1
 
 

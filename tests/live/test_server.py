@@ -36,7 +36,7 @@ from uefivars_gui.device import DeviceConfig, UefiVarsDevice
 from uefivars_gui.errors import UsageError
 from uefivars_gui.live import uvbp
 from uefivars_gui.live.guest import DeviceStatusError, GuestSession, VariableClient
-from uefivars_gui.live.server import BUSY_TIMEOUT, JsonStoreSaver, UvbpServer, parse_tcp_address
+from uefivars_gui.live.server import BUSY_TIMEOUT, Channel, JsonStoreSaver, UvbpServer, parse_tcp_address
 from uefivars_gui.live.uvbp import ErrorCode, MessageType
 from uefivars_gui.live.uvbp_client import BackendBusyError, ConnectionClosedError, RemoteError, UvbpClient
 
@@ -586,6 +586,163 @@ def test_vmm_disconnecting_during_dma(backend: Backend) -> None:
         assert VariableClient(GuestSession(client)).get_variable("Lang", EFI_GLOBAL_VARIABLE).data == b"eng\0"
 
 
+def _start_get_variable(vmm: RawVmm, memory: bytearray) -> uvbp.Frame:
+    """HELLO, program the buffer, DMA_MM; serve the DMA_READ; return the DMA_WRITE request."""
+    vmm.hello()
+    vmm.reg_write(2, 0x04, 4, 0x1000)
+    vmm.reg_write(3, 0x08, 4, DMA_ADDR)
+    vmm.send(_frame(MessageType.REG_WRITE, 4, uvbp.pack_reg_write(0x02, 2, 2)))
+    read = vmm.parsed()
+    assert read.type == MessageType.DMA_READ
+    vmm.send(_reply(MessageType.DMA_READ, read.id, bytes(memory[:4096])))
+    write = vmm.parsed()
+    assert write.type == MessageType.DMA_WRITE and write.flags == 0
+    return write
+
+
+def _lang_request_memory() -> bytearray:
+    memory = bytearray(0x1000)
+    request = get_variable_request("Lang", EFI_GLOBAL_VARIABLE)
+    memory[: len(request)] = request
+    return memory
+
+
+def test_the_reg_write_reply_waits_for_the_dma_write_reply(backend: Backend) -> None:
+    """The nesting rule: the command's reply comes only after its DMA replies, so that
+    guest memory and CMD_STS hold the result when it arrives."""
+    vmm = RawVmm(backend.socket_path)
+    write = _start_get_variable(vmm, _lang_request_memory())
+    readable, _, _ = select.select([vmm.sock], [], [], 0.3)
+    assert not readable  # no REG_WRITE reply while the DMA_WRITE is unanswered
+    vmm.send(_reply(MessageType.DMA_WRITE, write.id))
+    assert vmm.frame() == _reply(MessageType.REG_WRITE, 4)
+    assert vmm.reg_read(5, 0x02, 2) == 0
+    vmm.close()
+
+
+def test_dma_write_error_then_goodbye_leaves_0x10_for_the_next_session(backend: Backend) -> None:
+    vmm = RawVmm(backend.socket_path)
+    write = _start_get_variable(vmm, _lang_request_memory())
+    error = uvbp.pack_error(ErrorCode.DMA_FAILED, "no RAM")
+    vmm.send(_frame(MessageType.DMA_WRITE, write.id, error, 3))
+    assert vmm.frame() == _reply(MessageType.REG_WRITE, 4)
+    vmm.send(_frame(MessageType.GOODBYE, 5))
+    vmm.expect_closed()
+    vmm.close()
+    with backend.client() as client:
+        assert client.read(0x02, 2) == 0x10
+
+
+def test_vmm_disconnecting_before_answering_the_dma_write(backend: Backend) -> None:
+    vmm = RawVmm(backend.socket_path)
+    _start_get_variable(vmm, _lang_request_memory())
+    vmm.close()  # neither the DMA_WRITE reply nor the REG_WRITE reply
+    with backend.client() as client:
+        assert client.read(0x02, 2) == 0x10  # the command ended with ERR_UNKNOWN
+        assert VariableClient(GuestSession(client)).get_variable("Lang", EFI_GLOBAL_VARIABLE).data == b"eng\0"
+
+
+def test_a_request_instead_of_the_dma_write_reply_is_a_protocol_error(backend: Backend) -> None:
+    vmm = RawVmm(backend.socket_path)
+    _start_get_variable(vmm, _lang_request_memory())
+    vmm.send(_frame(MessageType.REG_READ, 5, uvbp.pack_reg_read(0x02, 2)))
+    vmm.expect_error(MessageType.REG_READ, 5, ErrorCode.BAD_MESSAGE)
+    vmm.expect_closed()  # and no REG_WRITE reply before the ERROR
+    vmm.close()
+    with backend.client() as client:
+        assert client.read(0x02, 2) == 0x10
+
+
+def test_messages_split_into_small_pieces(backend: Backend) -> None:
+    """Frames arriving a few bytes at a time, and several frames in one piece."""
+    memory = _lang_request_memory()
+    vmm = RawVmm(backend.socket_path)
+    stream = _frame(MessageType.HELLO, 1, uvbp.pack_hello()) + _frame(
+        MessageType.REG_WRITE, 2, uvbp.pack_reg_write(0x04, 4, 0x1000)
+    )
+    for index in range(0, len(stream), 5):
+        vmm.send(stream[index : index + 5])
+        time.sleep(0.001)
+    assert vmm.parsed().type == MessageType.HELLO
+    assert vmm.frame() == _reply(MessageType.REG_WRITE, 2)
+    both = _frame(MessageType.REG_WRITE, 3, uvbp.pack_reg_write(0x08, 4, DMA_ADDR)) + _frame(
+        MessageType.REG_WRITE, 4, uvbp.pack_reg_write(0x02, 2, 2)
+    )
+    vmm.send(both)  # two requests at once: answered in order (a VMM may not, but the backend copes)
+    assert vmm.frame() == _reply(MessageType.REG_WRITE, 3)
+    read = vmm.parsed()
+    assert read.type == MessageType.DMA_READ
+    reply = _reply(MessageType.DMA_READ, read.id, bytes(memory[:4096]))
+    for start in (0, 7, 16, 1000, 4000):
+        stop = {0: 7, 7: 16, 16: 1000, 1000: 4000, 4000: len(reply)}[start]
+        vmm.send(reply[start:stop])
+        time.sleep(0.001)
+    write = vmm.parsed()
+    assert write.type == MessageType.DMA_WRITE
+    vmm.send(_reply(MessageType.DMA_WRITE, write.id))
+    assert vmm.frame() == _reply(MessageType.REG_WRITE, 4)
+    assert vmm.reg_read(5, 0x02, 2) == 0
+    vmm.close()
+
+
+# --- Channel waits ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spin", [0, 64])
+def test_channel_fill_outcomes(spin: int) -> None:
+    ours, theirs = socket.socketpair()
+    wake_r, wake_w = socket.socketpair()
+    try:
+        channel = Channel(ours, spin=spin)
+        channel.watch(wake_r.fileno())
+        assert channel.fill(0) == "timeout"
+        start = time.monotonic()
+        assert channel.fill(0.05) == "timeout"
+        assert time.monotonic() - start >= 0.04
+        later = threading.Timer(0.05, theirs.sendall, (_frame(MessageType.REG_READ, 1, bytes(8)),))
+        later.start()
+        assert channel.fill(TIMEOUT) == "data"  # while sleeping in poll
+        later.join()
+        assert channel.next_frame() == uvbp.Frame(MessageType.REG_READ, 0, 1, bytes(8))
+        theirs.sendall(_frame(MessageType.GOODBYE, 2)[:10])
+        assert channel.fill(TIMEOUT) == "data"  # already there: no wait
+        assert channel.next_frame() is None and channel.decoder.buffered == 10
+        wake_w.send(b"x")
+        assert channel.fill(None) == "wake"
+        wake_r.recv(1)
+        theirs.sendall(_frame(MessageType.GOODBYE, 2)[10:])
+        theirs.close()
+        assert channel.fill(None) == "data"
+        assert channel.next_frame() == uvbp.Frame(MessageType.GOODBYE, 0, 2, b"")
+        assert channel.fill(None) == "eof" and channel.eof
+        assert channel.fill(None) == "eof"
+    finally:
+        for sock in (ours, theirs, wake_r, wake_w):
+            sock.close()
+
+
+def test_channel_sends_a_large_frame_to_a_slow_reader() -> None:
+    ours, theirs = socket.socketpair()
+    try:
+        channel = Channel(ours)
+        payload = bytes(range(256)) * 4096  # 1 MiB: more than the socket buffer takes at once
+        received = bytearray()
+
+        def read_slowly() -> None:
+            while len(received) < len(payload) + 16:
+                time.sleep(0.001)
+                received.extend(theirs.recv(65536))
+
+        reader = threading.Thread(target=read_slowly)
+        reader.start()
+        channel.send_frame(MessageType.DMA_WRITE, 9, payload)
+        reader.join(TIMEOUT)
+        assert bytes(received) == _frame(MessageType.DMA_WRITE, 9, payload)
+    finally:
+        ours.close()
+        theirs.close()
+
+
 # --- device state, reset, saving -------------------------------------------------------------
 
 
@@ -925,7 +1082,7 @@ def test_cli_host_policies_lock_a_variable(short_dir: Path, ms_store: Path) -> N
     shutil.copyfile(ms_store, store)
     policies = short_dir / "host.json"
     policies.write_text(
-        '[{"namespace": "%s", "name": "Pinned", "lock_policy_type": "LOCK_NOW"}]' % VENDOR
+        json.dumps([{"namespace": str(VENDOR), "name": "Pinned", "lock_policy_type": "LOCK_NOW"}])
     )
     running = _serve(store, short_dir / "pol.sock", "--policies", str(policies))
     try:

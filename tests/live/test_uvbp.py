@@ -206,3 +206,57 @@ def test_frame_describe() -> None:
     assert Frame(4, 3, 9, b"ab").describe() == "DMA_READ ERROR id 9 (2 bytes)"
     assert Frame(2, 0, 1, b"").describe() == "REG_READ request id 1 (0 bytes)"
     assert Frame(77, 1, 1, b"").describe() == "type 77 reply id 1 (0 bytes)"
+
+
+# --- receiving in place (reserve / commit) ---------------------------------------------------
+
+
+def test_receive_in_place_across_partial_writes() -> None:
+    raw = uvbp.pack_frame(MessageType.DMA_READ, 5, bytes(range(100)), 1)
+    decoder = FrameDecoder()
+    for start, stop in [(0, 3), (3, 16), (16, 17), (17, len(raw))]:
+        assert decoder.next_frame() is None
+        room = decoder.reserve()
+        room[: stop - start] = raw[start:stop]
+        decoder.commit(stop - start)
+        assert decoder.buffered == stop
+    assert decoder.next_frame() == Frame(MessageType.DMA_READ, 1, 5, bytes(range(100)))
+    assert decoder.buffered == 0
+    assert len(decoder.reserve()) >= uvbp.HEADER_SIZE + uvbp.MAX_PAYLOAD  # empty again: all room
+
+
+def test_a_partial_largest_message_always_fits() -> None:
+    """Buffered bytes move to the front when the largest message might not fit behind them."""
+    small = uvbp.pack_frame(MessageType.REG_READ, 1, bytes(8), 1)
+    big = uvbp.pack_frame(MessageType.DMA_WRITE, 2, bytes(range(256)) * 256 + b"tail" * 4, 0)
+    assert len(big) == uvbp.HEADER_SIZE + uvbp.MAX_PAYLOAD
+    decoder = FrameDecoder()
+    count = 3000  # 72000 bytes of small frames: past the middle of the buffer
+    decoder.feed(small * count + big[:100])
+    for _ in range(count):
+        assert decoder.next_frame() == Frame(MessageType.REG_READ, 1, 1, bytes(8))
+    assert decoder.next_frame() is None and decoder.buffered == 100
+    room = decoder.reserve()
+    assert len(room) >= len(big) - 100
+    room[: len(big) - 100] = big[100:]
+    decoder.commit(len(big) - 100)
+    frame = decoder.next_frame()
+    assert frame is not None and frame.payload == big[16:]
+    assert decoder.buffered == 0
+
+
+def test_feed_larger_than_the_buffer_grows_it() -> None:
+    frames = [Frame(MessageType.DMA_WRITE, 0, n, bytes([n]) * uvbp.MAX_PAYLOAD) for n in range(3)]
+    decoder = FrameDecoder()
+    decoder.feed(b"".join(f.pack() for f in frames) + b"UVBP")
+    assert [decoder.next_frame() for _ in frames] == frames
+    assert decoder.next_frame() is None and decoder.buffered == 4
+
+
+def test_small_payload_limit() -> None:
+    decoder = FrameDecoder(max_payload=16)
+    decoder.feed(uvbp.pack_frame(MessageType.REG_WRITE, 1, bytes(16)))
+    assert decoder.next_frame() == Frame(MessageType.REG_WRITE, 0, 1, bytes(16))
+    decoder.feed(uvbp.pack_frame(MessageType.REG_WRITE, 2, bytes(17)))
+    with pytest.raises(ProtocolError, match="over the limit 16"):
+        decoder.next_frame()

@@ -11,8 +11,8 @@ from uefivars_gui.core.variable import Variable
 from uefivars_gui.ops.check import Severity, check_store
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-BEFORE_EXPIRY = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
-AFTER_EXPIRY = dt.datetime(2026, 11, 26, tzinfo=dt.timezone.utc)
+BEFORE_EXPIRY = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+AFTER_EXPIRY = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
 
 
 def _doc(name: str):  # type: ignore[no-untyped-def]

@@ -18,9 +18,10 @@ answered "busy" (ERROR code 3) by a short-lived helper thread that never touches
 device. :meth:`UvbpServer.request_stop` is safe to call from a signal handler or another
 thread.
 
-Waiting for a peer first polls the socket for a few microseconds before sleeping in
-``poll()``: on small VMs waking a sleeping process costs far more than a message, and
-this keeps a DMA round trip at a few microseconds (``spin=0`` turns it off).
+Waiting for a peer first tries to receive for a few microseconds (yielding the CPU between
+attempts) before sleeping in ``poll()``: on small VMs waking a sleeping process costs far
+more than a message, and this keeps a DMA round trip at a few microseconds (``spin=0``
+turns it off).
 """
 
 from __future__ import annotations
@@ -69,13 +70,25 @@ DEFAULT_SPIN = 64
 DEFAULT_READ_AHEAD = 4096
 #: Largest data chunk of one DMA_READ / DMA_WRITE.
 DMA_CHUNK = 65536
-_RECV_SIZE = 1 << 17
 _MASK64 = (1 << 64) - 1
 _LINGER = 1.0
 _LINGER_BYTES = 1 << 20
 _MAX_BUSY_THREADS = 8
 _STOP_GRACE = 2.0
 _REPLY = int(uvbp.Flags.REPLY)
+_ERROR_REPLY = int(uvbp.Flags.REPLY | uvbp.Flags.ERROR)
+_REG_READ = int(MessageType.REG_READ)
+_REG_WRITE = int(MessageType.REG_WRITE)
+_SIZE_MASKS = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFFFFFF, 8: _MASK64}
+#: Every (offset, size) a REG_READ / REG_WRITE may carry (uvbp.valid_access).
+_VALID_ACCESSES = frozenset(
+    (offset, size) for size in uvbp.ACCESS_SIZES for offset in range(0, uvbp.REGION_SIZE, size)
+)
+_pack_frame = uvbp.pack_frame
+_unpack_reg_read = struct.Struct("<II").unpack
+_unpack_reg_write = struct.Struct("<IIQ").unpack
+_pack_u64 = struct.Struct("<Q").pack
+_pack_dma_read = struct.Struct("<QI").pack
 
 Wait = Literal["data", "eof", "timeout", "wake"]
 _yield: Callable[[], None] = getattr(os, "sched_yield", lambda: None)
@@ -91,7 +104,9 @@ class _Broken(GuestMemoryError):
 class Channel:
     """One UVBP connection on a non-blocking socket: framed send, buffered receive.
 
-    Shared by the server and :class:`~uefivars_gui.live.uvbp_client.UvbpClient`.
+    Shared by the server and :class:`~uefivars_gui.live.uvbp_client.UvbpClient`. A
+    message costs one ``send`` (header and payload in one buffer); received bytes go
+    straight into the decoder's buffer (one ``recv_into``, no intermediate copy).
     """
 
     def __init__(self, sock: socket.socket, *, spin: int = DEFAULT_SPIN) -> None:
@@ -99,8 +114,10 @@ class Channel:
         self.sock = sock
         self.spin = spin
         self.decoder = uvbp.FrameDecoder()
-        self._buf = bytearray(_RECV_SIZE)
-        self._view = memoryview(self._buf)
+        #: The next complete frame already received (ProtocolError on a bad header).
+        self.next_frame: Callable[[], Frame | None] = self.decoder.next_frame
+        self._sock_send = sock.send
+        self._recv_into = sock.recv_into
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
         self._wake_fd: int | None = None
@@ -118,11 +135,13 @@ class Channel:
     def send(self, data: bytes, timeout: float | None = 30.0) -> None:
         """All of ``data``; OSError (or TimeoutError) when the peer does not take it."""
         try:
-            sent = self.sock.send(data)
+            sent = self._sock_send(data)
         except BlockingIOError:
             sent = 0
-        if sent == len(data):
-            return
+        if sent != len(data):
+            self._send_rest(data, sent, timeout)
+
+    def _send_rest(self, data: bytes, sent: int, timeout: float | None) -> None:
         view = memoryview(data)[sent:]
         deadline = None if timeout is None else time.monotonic() + timeout
         out_poll = select.poll()
@@ -139,62 +158,85 @@ class Channel:
             view = view[sent:]
 
     def send_frame(self, msg_type: int, msg_id: int, payload: bytes = b"", flags: int = 0) -> None:
-        self.send(uvbp.pack_frame(msg_type, msg_id, payload, flags))
+        data = _pack_frame(msg_type, msg_id, payload, flags)
+        try:
+            sent = self._sock_send(data)
+        except BlockingIOError:
+            sent = 0
+        if sent != len(data):
+            self._send_rest(data, sent, 30.0)
 
     def send_error(self, msg_type: int, msg_id: int, code: int, message: str) -> None:
         self.send_frame(msg_type, msg_id, uvbp.pack_error(code, message), uvbp.FLAGS_MASK)
 
     def _take(self) -> bool | None:
         """One non-blocking receive: True data, False end of stream, None nothing yet."""
+        decoder = self.decoder
         try:
-            count = self.sock.recv_into(self._buf)
+            count = self._recv_into(decoder.reserve())
         except BlockingIOError:
             return None
         except (ConnectionResetError, ConnectionAbortedError):
             count = 0
-        if count == 0:
+        if not count:
             self.eof = True
             return False
-        self.decoder.feed(self._view[:count])
+        decoder.commit(count)
         return True
 
     def fill(self, timeout: float | None) -> Wait:
         """Receive what is there, waiting up to ``timeout`` seconds (None: forever).
 
-        Before sleeping it polls ``spin`` times, yielding the CPU in between: a peer on
-        another CPU answers without the cost of waking us, one on the same CPU gets to run.
+        Before sleeping it tries to receive ``spin`` times, yielding the CPU before each
+        attempt: a peer on another CPU answers without the cost of waking us, one on the
+        same CPU gets to run at once (we are usually here just after sending it a
+        message). Receiving is the test: one system call per attempt, none more once the
+        data is there.
         """
         if self.eof:
             return "eof"
-        poll = self._poll.poll
-        events = poll(0)
+        decoder = self.decoder
+        recv_into = self._recv_into
+        room = decoder.reserve()
         spins = self.spin
-        while not events and spins:
-            _yield()
-            spins -= 1
-            events = poll(0)
+        while True:
+            if spins:  # we come here just after sending: let the peer run first
+                _yield()
+            try:
+                count = recv_into(room)
+            except BlockingIOError:
+                if not spins:
+                    break
+                spins -= 1
+                continue
+            except (ConnectionResetError, ConnectionAbortedError):
+                count = 0
+            if not count:
+                self.eof = True
+                return "eof"
+            decoder.commit(count)
+            return "data"
+        poll = self._poll.poll
         deadline: float | None = None
         while True:
+            if timeout is None:
+                events = poll(None)
+            else:
+                if deadline is None:
+                    deadline = time.monotonic() + timeout
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return "timeout"
+                events = poll(int(remaining * 1000) + 1)
             if events:
-                for fd, _ in events:
-                    if fd == self._wake_fd:
-                        return "wake"
+                wake = self._wake_fd
+                if wake is not None:
+                    for fd, _ in events:
+                        if fd == wake:
+                            return "wake"
                 got = self._take()
                 if got is not None:
                     return "data" if got else "eof"
-            if timeout is None:
-                events = poll(None)
-                continue
-            if deadline is None:
-                deadline = time.monotonic() + timeout
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return "timeout"
-            events = poll(int(remaining * 1000) + 1)
-
-    def next_frame(self) -> Frame | None:
-        """The next complete frame already received (ProtocolError on a bad header)."""
-        return self.decoder.next_frame()
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -283,6 +325,9 @@ class VmmMemory:
         return max(length, min(self.read_ahead, room, DMA_CHUNK))
 
     def _read(self, addr: int, length: int) -> bytes:
+        if length <= DMA_CHUNK:
+            payload = _pack_dma_read(addr & _MASK64, length)
+            return self._server._dma(self._session, MessageType.DMA_READ, payload, length)
         parts: list[bytes] = []
         done = 0
         while done < length:
@@ -295,6 +340,11 @@ class VmmMemory:
 
     def write(self, addr: int, data: bytes) -> None:
         self._cache = b""
+        if len(data) <= DMA_CHUNK:  # the usual case: one message, one copy of the data
+            if data:
+                payload = _pack_u64(addr & _MASK64) + data
+                self._server._dma(self._session, MessageType.DMA_WRITE, payload, 0)
+            return
         for done in range(0, len(data), DMA_CHUNK):
             where = (addr + done) & _MASK64
             payload = uvbp.pack_dma_write(where, bytes(data[done : done + DMA_CHUNK]))
@@ -694,9 +744,22 @@ class UvbpServer:
         )
 
     def _handle(self, session: _Session, frame: Frame) -> None:
+        msg_type, flags, msg_id, payload = frame
+        if not flags and session.hello_done:  # the usual register accesses first
+            if msg_type == _REG_READ:
+                if len(payload) == 8:
+                    offset, size = _unpack_reg_read(payload)
+                    if (offset, size) in _VALID_ACCESSES:
+                        value = self.device.read(offset, size)
+                        session.channel.send_frame(_REG_READ, msg_id, _pack_u64(value & _MASK64), _REPLY)
+                        return
+            elif msg_type == _REG_WRITE and len(payload) == 16:
+                offset, size, value = _unpack_reg_write(payload)
+                if (offset, size) in _VALID_ACCESSES:
+                    self._reg_write(session, frame, offset, size, value)
+                    return
         channel = session.channel
-        msg_type = frame.type
-        if frame.flags:
+        if flags:
             session.fatal = ProtocolError(
                 f"unexpected {frame.describe()}: no request of the backend is outstanding",
                 frame.type,
@@ -783,16 +846,17 @@ class UvbpServer:
             raise ProtocolError(f"{name}: payload must be empty", frame.type, frame.id, fatal=False)
 
     def _reg_write(self, session: _Session, frame: Frame, offset: int, size: int, value: int) -> None:
-        value &= (1 << (8 * size)) - 1
+        value &= _SIZE_MASKS[size]
         if offset <= 2 < offset + size:
             session.commands += 1
-        if session.memory is not None:
-            session.memory.begin_command()
+            if session.memory is not None:
+                session.memory.begin_command()
         self.device.write(offset, size, value)
-        self._persist()
+        if self._persist_pending:
+            self._persist()
         if session.fatal is not None or session.ended is not None:
             return  # the session broke during a DMA: no reply
-        session.channel.send_frame(frame.type, frame.id, b"", _REPLY)
+        session.channel.send_frame(_REG_WRITE, frame.id, b"", _REPLY)
 
     # -- DMA (called by VmmMemory from inside the engine) --------------------------------
     def _dma(self, session: _Session, msg_type: MessageType, payload: bytes, reply_length: int) -> bytes:
@@ -800,22 +864,34 @@ class UvbpServer:
         if session.fatal is not None or session.ended is not None or session is not self.session:
             raise _Broken("the VMM session is gone")
         channel = session.channel
-        msg_id = session.take_id()
+        msg_id = session.next_id
+        session.next_id = (msg_id + 1) & 0xFFFFFFFF or 1
         session.dma += 1
         try:
             channel.send_frame(msg_type, msg_id, payload)
         except OSError as exc:
             session.ended = f"connection lost during DMA ({exc})"
             raise _Broken(session.ended) from None
-        deadline = None if self.dma_timeout is None else time.monotonic() + self.dma_timeout
+        next_frame = channel.next_frame
+        deadline: float | None = None
         while True:
             try:
-                frame = channel.next_frame()
+                frame = next_frame()
             except ProtocolError as exc:
                 session.fatal = exc
                 raise _Broken(exc.message) from None
             if frame is not None:
+                reply_type, flags, reply_id, data = frame
+                if (
+                    reply_id == msg_id
+                    and flags == _REPLY
+                    and reply_type == msg_type
+                    and len(data) == reply_length
+                ):
+                    return data
                 return self._dma_reply(session, msg_type, msg_id, reply_length, frame)
+            if deadline is None and self.dma_timeout is not None:
+                deadline = time.monotonic() + self.dma_timeout
             timeout = None if deadline is None else deadline - time.monotonic()
             if self._stop_time is not None:
                 grace = self._stop_time + _STOP_GRACE - time.monotonic()

@@ -167,10 +167,17 @@ class Frame(NamedTuple):
 
 # --- header --------------------------------------------------------------------------
 
+#: The header with the magic as a little-endian u32 (no bytes object per message).
+_HEADER_U32 = struct.Struct("<IHHII")
+_MAGIC_U32: int = _HEADER_U32.unpack(HEADER.pack(MAGIC, 0, 0, 0, 0))[0]
+_pack_header = _HEADER_U32.pack
+_unpack_header = _HEADER_U32.unpack_from
+_new_frame = tuple.__new__
+
 
 def pack_frame(msg_type: int, msg_id: int, payload: bytes = b"", flags: int = 0) -> bytes:
     """Header and payload of one message (no checks: tests build bad frames with it)."""
-    return HEADER.pack(MAGIC, msg_type, flags, msg_id & 0xFFFFFFFF, len(payload)) + payload
+    return _pack_header(_MAGIC_U32, msg_type, flags, msg_id & 0xFFFFFFFF, len(payload)) + payload
 
 
 def parse_header(data: bytes | bytearray | memoryview, max_payload: int = MAX_PAYLOAD) -> Header:
@@ -196,52 +203,101 @@ def parse_header(data: bytes | bytearray | memoryview, max_payload: int = MAX_PA
 class FrameDecoder:
     """Bytes in, :class:`Frame` values out (sans-I/O).
 
-    ``feed()`` received bytes, then call ``next_frame()`` until it returns None. A bad
-    header raises :class:`ProtocolError`; after that the stream is out of sync and the
+    ``feed()`` received bytes (or receive straight into the decoder's buffer with
+    ``reserve()`` and ``commit()``), then call ``next_frame()`` until it returns None. A
+    bad header raises :class:`ProtocolError`; after that the stream is out of sync and the
     connection must be closed.
+
+    The bytes live in one preallocated buffer between ``_start`` and ``_end``; a frame is
+    parsed where it lies, so a received message is copied once (into its payload).
     """
 
-    __slots__ = ("_buf", "_max")
+    __slots__ = ("_buf", "_view", "_start", "_end", "_max")
 
     def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
-        self._buf = bytearray()
         self._max = max_payload
+        self._buf = bytearray(2 * (HEADER_SIZE + max_payload))
+        self._view = memoryview(self._buf)
+        self._start = 0
+        self._end = 0
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
-        self._buf += data
+        count = len(data)
+        if not count:
+            return
+        end = self._end
+        if end and self._start == end:
+            self._start = self._end = end = 0
+        if not end and count <= len(self._buf):
+            self._buf[:count] = data
+        else:
+            self.reserve(count)[:count] = data
+        self._end += count
+
+    def reserve(self, minimum: int = 1) -> memoryview:
+        """The free space after the buffered bytes, at least ``minimum`` bytes long.
+
+        Receive into it, then ``commit()`` the count. Buffered bytes move to the front
+        when the largest message might not fit behind them, so one always fits.
+        """
+        end = self._end
+        if not end:
+            if len(self._buf) >= minimum:
+                return self._view
+        elif self._start == end:
+            self._start = self._end = end = 0
+            if len(self._buf) >= minimum:
+                return self._view
+        start = self._start
+        size = len(self._buf)
+        if size - end >= minimum and size - start >= HEADER_SIZE + self._max:
+            return self._view[end:]
+        pending = end - start
+        if start:  # move the partial message to the front
+            self._buf[:pending] = bytes(self._view[start:end])
+            self._start, self._end = 0, pending
+        if size - pending < minimum:  # fed more than fits: grow
+            grown = bytearray(max(2 * size, pending + minimum))
+            grown[:pending] = self._view[:pending]
+            self._buf, self._view = grown, memoryview(grown)
+        return self._view[pending:]
+
+    def commit(self, count: int) -> None:
+        """``count`` bytes were written at the start of the last ``reserve()``."""
+        self._end += count
 
     @property
     def buffered(self) -> int:
         """Bytes received but not yet returned as frames."""
-        return len(self._buf)
+        return self._end - self._start
 
     def header_complete(self) -> bool:
-        return len(self._buf) >= HEADER_SIZE
+        return self._end - self._start >= HEADER_SIZE
 
     def peek_header(self) -> Header | None:
         """The pending header once its 16 bytes are here (ProtocolError when invalid)."""
-        if len(self._buf) < HEADER_SIZE:
+        if self._end - self._start < HEADER_SIZE:
             return None
-        return parse_header(self._buf, self._max)
+        return parse_header(self._view[self._start : self._end], self._max)
 
     def next_frame(self) -> Frame | None:
-        buf = self._buf
-        if len(buf) < HEADER_SIZE:
+        start = self._start
+        end = self._end
+        if end - start < HEADER_SIZE:
             return None
-        magic, msg_type, flags, msg_id, length = HEADER.unpack_from(buf)
-        if magic != MAGIC or msg_type not in _TYPES or flags & ~FLAGS_MASK or length > self._max:
-            parse_header(buf, self._max)  # raises with the precise reason
-        end = HEADER_SIZE + length
-        size = len(buf)
-        if size < end:
+        magic, msg_type, flags, msg_id, length = _unpack_header(self._buf, start)
+        if magic != _MAGIC_U32 or msg_type not in _TYPES or flags & ~FLAGS_MASK or length > self._max:
+            parse_header(self._view[start:end], self._max)  # raises with the precise reason
+        stop = start + HEADER_SIZE + length
+        if stop > end:
             return None
-        if size == end:  # the usual case: exactly one message buffered
-            payload = bytes(buf[HEADER_SIZE:]) if length else b""
-            buf.clear()
+        payload = bytes(self._view[start + HEADER_SIZE : stop]) if length else b""
+        if stop == end:  # the usual case: exactly one message buffered
+            self._start = self._end = 0
         else:
-            payload = bytes(buf[HEADER_SIZE:end])
-            del buf[:end]
-        return Frame(msg_type, flags, msg_id, payload)
+            self._start = stop
+        frame: Frame = _new_frame(Frame, (msg_type, flags, msg_id, payload))
+        return frame
 
 
 # --- payloads ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import struct
 import time
 from types import TracebackType
 
@@ -36,6 +37,17 @@ __all__ = [
 DEFAULT_MEMORY_BASE = 0x00200000
 DEFAULT_MEMORY_SIZE = 0x20000
 _REPLY = int(uvbp.Flags.REPLY)
+_ERROR_REPLY = int(uvbp.Flags.REPLY | uvbp.Flags.ERROR)
+_REG_READ = int(MessageType.REG_READ)
+_REG_WRITE = int(MessageType.REG_WRITE)
+_DMA_READ = int(MessageType.DMA_READ)
+_DMA_WRITE = int(MessageType.DMA_WRITE)
+_pack_reg_read = struct.Struct("<II").pack
+_pack_reg_write = struct.Struct("<IIQ").pack
+_unpack_u64 = struct.Struct("<Q").unpack
+_unpack_dma_read = struct.Struct("<QI").unpack
+_unpack_u64_from = struct.Struct("<Q").unpack_from
+_MASK64 = (1 << 64) - 1
 
 
 class RemoteError(UvbpError):
@@ -142,11 +154,16 @@ class UvbpClient:
 
     def read(self, offset: int, width: int) -> int:
         """REG_READ (a Target method)."""
-        return uvbp.parse_u64(self.request(MessageType.REG_READ, uvbp.pack_reg_read(offset, width)))
+        frame = self.request(_REG_READ, _pack_reg_read(offset, width))
+        payload = frame[3]
+        if len(payload) == 8:
+            value: int = _unpack_u64(payload)[0]
+            return value
+        return uvbp.parse_u64(frame)  # raises: a reply of the wrong size
 
     def write(self, offset: int, width: int, value: int) -> None:
         """REG_WRITE (a Target method); returns when the backend finished the access."""
-        self.request(MessageType.REG_WRITE, uvbp.pack_reg_write(offset, width, value))
+        self.request(_REG_WRITE, _pack_reg_write(offset, width, value & _MASK64))
 
     def reset(self) -> None:
         """RESET: the device's hard reset (a new boot)."""
@@ -178,14 +195,17 @@ class UvbpClient:
 
     def _await(self, msg_type: int, msg_id: int) -> Frame:
         channel = self.channel
-        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        next_frame = channel.next_frame
+        deadline: float | None = None
         while True:
             try:
-                frame = channel.next_frame()
+                frame = next_frame()
             except ProtocolError as exc:
                 self.close()
                 raise UvbpError(f"bad message from the backend: {exc}") from None
             if frame is None:
+                if deadline is None and self.timeout is not None:
+                    deadline = time.monotonic() + self.timeout
                 remaining = None if deadline is None else deadline - time.monotonic()
                 state = channel.fill(remaining)
                 if state == "eof":
@@ -194,9 +214,10 @@ class UvbpClient:
                 if state == "timeout":
                     raise TimeoutError(f"no reply from the backend within {self.timeout} s")
                 continue
-            if frame.flags & _REPLY:
-                if frame.type == msg_type and frame.id == msg_id:
-                    if frame.is_error:
+            frame_type, flags, frame_id, _ = frame
+            if flags & _REPLY:
+                if frame_type == msg_type and frame_id == msg_id:
+                    if flags == _ERROR_REPLY:
                         code, text = uvbp.parse_error(frame)
                         error_class = BackendBusyError if code == ErrorCode.BUSY else RemoteError
                         raise error_class(code, text, frame)
@@ -207,6 +228,29 @@ class UvbpClient:
 
     def _serve(self, frame: Frame) -> None:
         """Answer one backend request (DMA, or GOODBYE)."""
+        msg_type, _, msg_id, payload = frame
+        if self.serve_dma:  # the usual DMA requests first
+            if msg_type == _DMA_READ and len(payload) == 12:
+                address, length = _unpack_dma_read(payload)
+                self.dma_reads += 1
+                try:
+                    data = self.memory.read(address, length)
+                except GuestMemoryError as exc:
+                    self.dma_refused += 1
+                    self.channel.send_error(msg_type, msg_id, ErrorCode.DMA_FAILED, str(exc))
+                    return
+                self.channel.send_frame(_DMA_READ, msg_id, data, _REPLY)
+                return
+            if msg_type == _DMA_WRITE and len(payload) >= 8:
+                self.dma_writes += 1
+                try:
+                    self.memory.write(_unpack_u64_from(payload)[0], payload[8:])
+                except GuestMemoryError as exc:
+                    self.dma_refused += 1
+                    self.channel.send_error(msg_type, msg_id, ErrorCode.DMA_FAILED, str(exc))
+                    return
+                self.channel.send_frame(_DMA_WRITE, msg_id, b"", _REPLY)
+                return
         if frame.type == MessageType.GOODBYE:
             self.goodbye_received = True
             self.close()

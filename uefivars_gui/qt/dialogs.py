@@ -59,14 +59,6 @@ def known_namespaces() -> list[tuple[str, UUID]]:
     )
 
 
-class AttributeBoxes(AttributesWidget):
-    """Transitional: mainwindow.DetailsPane's read-only fallback still builds this.
-    Remove once it uses :class:`~.editors.attributes.AttributesWidget` (``set_value``)."""
-
-    def set_attributes(self, value: int) -> None:
-        self.set_value(value)
-
-
 #: Initial value kinds of the Add dialog: label -> parser of the text to bytes.
 VALUE_KINDS: dict[str, Callable[[str], bytes]] = {
     "Hex bytes": lambda text: bytes.fromhex("".join(text.split()).removeprefix("0x")),
@@ -146,7 +138,9 @@ class AddVariableDialog(QDialog):
         form.addRow("&Name:", self.name_edit)
         form.addRow("Names&pace:", self.namespace_combo)
         form.addRow("Attributes:", self.attribute_boxes)
-        form.addRow("&Value:", value_row)
+        value_label = QLabel("&Value:", self)  # a layout gets no buddy from addRow: set it here
+        value_label.setBuddy(self.value_edit)
+        form.addRow(value_label, value_row)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.warning_label)

@@ -59,9 +59,10 @@ from ..core.variable import Variable, VariableKey
 from ..errors import StoreFullError, UefiVarsError, UsageError
 from ..ops.diff import ChangeKind, diff_stores
 from .checkview import CheckPage
-from .dialogs import AddVariableDialog, AttributeBoxes
+from .dialogs import AddVariableDialog
 from .diffview import STORE_FILTER, DiffPage
 from .document import ChangedOnDiskError, Document, LoadedFile, load_file, run_in_background, save_file
+from .editors.attributes import AttributesWidget
 from .filewatch import FileWatcher
 from .models import NamespaceGroupModel, Role, VariableColumn, VariableFilterProxy, VariableTableModel
 from .policypage import PolicyPage
@@ -162,7 +163,7 @@ class DetailsPane(QWidget):
         self.note = QLabel(self)
         self.note.setAccessibleName("Record state")
         self.note.setWordWrap(True)
-        self.attributes = AttributeBoxes(self)
+        self.attributes = AttributesWidget(self)
         self.attributes.attributes_changed.connect(self._on_attributes_changed)
         self.editor.variable_edited.connect(self._on_edited)  # type: ignore[attr-defined]
         layout = QVBoxLayout(self)
@@ -208,7 +209,7 @@ class DetailsPane(QWidget):
             return
         self.title.setText(var.name)
         self.namespace.setText(f"{guid_label(var.guid)}  ({var.guid})")
-        self.attributes.set_attributes(var.attributes)
+        self.attributes.set_value(var.attributes)
         self.attributes.set_read_only(self._read_only)
         parts = [f"{var.size} bytes"]
         if var.timestamp is not None and not var.timestamp.is_zero:
