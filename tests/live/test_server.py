@@ -721,6 +721,68 @@ def test_channel_fill_outcomes(spin: int) -> None:
             sock.close()
 
 
+def test_channel_stops_spinning_when_the_cpu_is_contended(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long sched_yield means another task got the CPU: that wait sleeps; when it keeps
+    happening, the next waits sleep at once."""
+    from uefivars_gui.live import server as server_module
+
+    yields: list[float] = []
+    slow = [True]
+
+    def fake_yield() -> None:
+        yields.append(time.monotonic())
+        if slow[0]:
+            time.sleep(0.002)  # as if a busy task had run for a time slice
+
+    monkeypatch.setattr(server_module, "_yield", fake_yield)
+    ours, theirs = socket.socketpair()
+    try:
+        channel = Channel(ours, spin=64)
+        for strike in range(1, server_module._STRIKES):
+            assert channel.fill(0) == "timeout"
+            assert len(yields) == strike  # one long yield, then that wait stopped spinning
+            assert channel._backoff == 0
+        assert channel.fill(0) == "timeout"
+        assert len(yields) == server_module._STRIKES
+        assert channel._backoff == server_module._BACKOFF_WAITS  # contended: sleep at once
+        slow[0] = False
+        for _ in range(3):
+            assert channel.fill(0) == "timeout"
+        assert len(yields) == server_module._STRIKES
+        assert channel._backoff == server_module._BACKOFF_WAITS - 3
+        theirs.sendall(_frame(MessageType.GOODBYE, 1))
+        assert channel.fill(TIMEOUT) == "data"  # sleeping in poll still receives
+        channel._backoff = 0
+        assert channel.fill(0) == "timeout"
+        assert len(yields) == server_module._STRIKES + 64  # quick yields: spinning again
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_isolated_long_yields_do_not_stop_spinning(monkeypatch: pytest.MonkeyPatch) -> None:
+    from uefivars_gui.live import server as server_module
+
+    calls = [0]
+
+    def fake_yield() -> None:
+        calls[0] += 1
+        if calls[0] % 100 == 1:
+            time.sleep(0.001)
+
+    monkeypatch.setattr(server_module, "_yield", fake_yield)
+    monkeypatch.setattr(server_module, "_STRIKE_WINDOW", 4)
+    ours, theirs = socket.socketpair()
+    try:
+        channel = Channel(ours, spin=64)
+        for _ in range(20):  # one long yield every other wait or so: never 3 within 4 waits
+            assert channel.fill(0) == "timeout"
+            assert channel._backoff == 0
+    finally:
+        ours.close()
+        theirs.close()
+
+
 def test_channel_sends_a_large_frame_to_a_slow_reader() -> None:
     ours, theirs = socket.socketpair()
     try:

@@ -19,6 +19,7 @@ from uefivars_gui.core.store import VarStore
 from uefivars_gui.crypto.keys import certificate_pem, generate_key, private_key_pem, self_signed_certificate
 from uefivars_gui.ops import enroll as en
 from uefivars_gui.ops.profiles import CERTIFICATES
+from uefivars_gui.ops.sbstate import Health
 from uefivars_gui.ops.signing import Signer, payload_from_certificate, sign_update
 from uefivars_gui.qt import enrolldialogs, securebootpage
 from uefivars_gui.qt.document import BackgroundTask, Document
@@ -29,7 +30,7 @@ from uefivars_gui.qt.enrolldialogs import (
     SignDialog,
     VerifyDialog,
 )
-from uefivars_gui.qt.securebootpage import Health, KeyColumn, SecureBootPage
+from uefivars_gui.qt.securebootpage import KeyColumn, SecureBootPage
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"), pytest.mark.qt_log_ignore("propagateSizeHints")]
 

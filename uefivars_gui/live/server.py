@@ -66,6 +66,15 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT = 5.0
 #: Non-blocking receive attempts before sleeping in poll().
 DEFAULT_SPIN = 64
+#: A sched_yield() that lasts this long (seconds) gave the CPU to another busy task for
+#: a time slice: that wait stops spinning and sleeps ...
+_CONTENDED_YIELD = 200e-6
+#: ... and when it happens this often within _STRIKE_WINDOW waits, the CPU is contended:
+#: the next _BACKOFF_WAITS waits sleep at once (a waking sleeper preempts busy tasks,
+#: a yielding spinner hands them its time slice).
+_STRIKES = 3
+_STRIKE_WINDOW = 256
+_BACKOFF_WAITS = 1024
 #: Bytes read ahead by the first DMA_READ of a command (within the programmed buffer).
 DEFAULT_READ_AHEAD = 4096
 #: Largest data chunk of one DMA_READ / DMA_WRITE.
@@ -92,6 +101,7 @@ _pack_dma_read = struct.Struct("<QI").pack
 
 Wait = Literal["data", "eof", "timeout", "wake"]
 _yield: Callable[[], None] = getattr(os, "sched_yield", lambda: None)
+_clock = time.perf_counter
 
 
 class _Broken(GuestMemoryError):
@@ -121,6 +131,11 @@ class Channel:
         self._poll = select.poll()
         self._poll.register(sock, select.POLLIN)
         self._wake_fd: int | None = None
+        #: waits left that sleep at once (the CPU was contended)
+        self._backoff = 0
+        #: long yields seen, and waits left before that count restarts
+        self._strikes = 0
+        self._strike_window = _STRIKE_WINDOW
         self.eof = False
 
     def fileno(self) -> int:
@@ -191,7 +206,9 @@ class Channel:
         attempt: a peer on another CPU answers without the cost of waking us, one on the
         same CPU gets to run at once (we are usually here just after sending it a
         message). Receiving is the test: one system call per attempt, none more once the
-        data is there.
+        data is there. A yield that lasts long handed the CPU to another task: that wait
+        sleeps, and when it keeps happening (the CPU is contended, and every yield would
+        cost a time slice) the next waits sleep at once.
         """
         if self.eof:
             return "eof"
@@ -199,9 +216,24 @@ class Channel:
         recv_into = self._recv_into
         room = decoder.reserve()
         spins = self.spin
+        if self._backoff:
+            self._backoff -= 1
+            spins = 0
+        elif spins:
+            self._strike_window -= 1
+            if not self._strike_window:
+                self._strike_window = _STRIKE_WINDOW
+                self._strikes = 0
         while True:
             if spins:  # we come here just after sending: let the peer run first
+                before = _clock()
                 _yield()
+                if _clock() - before > _CONTENDED_YIELD:
+                    spins = 0
+                    self._strikes += 1
+                    if self._strikes >= _STRIKES:
+                        self._strikes = 0
+                        self._backoff = _BACKOFF_WAITS
             try:
                 count = recv_into(room)
             except BlockingIOError:

@@ -58,7 +58,8 @@ class Report:
         return tuple(f for f in self.findings if f.is_problem)
 
 
-def _bool(store: VarStore, guid: UUID, name: str) -> bool | None:
+def stored_flag(store: VarStore, guid: UUID, name: str) -> bool | None:
+    """A one-byte boolean variable (SecureBootEnable, CustomMode...); None if absent or not 1 byte."""
     var = store.get(guid, name)
     if var is None or len(var.data) != 1:
         return None
@@ -78,7 +79,7 @@ def _secure_boot(store: VarStore) -> list[Finding]:
     kek = store.get(g.EFI_GLOBAL_VARIABLE, "KEK")
     db = store.get(g.EFI_IMAGE_SECURITY_DATABASE, "db")
     dbx = store.get(g.EFI_IMAGE_SECURITY_DATABASE, "dbx")
-    enable = _bool(store, g.SECURE_BOOT_ENABLE_DISABLE, "SecureBootEnable")
+    enable = stored_flag(store, g.SECURE_BOOT_ENABLE_DISABLE, "SecureBootEnable")
     enable_key = (g.SECURE_BOOT_ENABLE_DISABLE, "SecureBootEnable")
     if pk is None:
         if enable:
@@ -99,7 +100,7 @@ def _secure_boot(store: VarStore) -> list[Finding]:
         findings.append(Finding(Severity.WARNING, "PK enrolled but db is empty: nothing can boot with Secure Boot on", pk.key))
     if dbx is None:
         findings.append(Finding(Severity.WARNING, "no dbx: revoked boot loaders are not blocked", pk.key))
-    if _bool(store, g.CUSTOM_MODE_ENABLE, "CustomMode"):
+    if stored_flag(store, g.CUSTOM_MODE_ENABLE, "CustomMode"):
         findings.append(Finding(Severity.INFO, "CustomMode is 1 in the store; edk2 resets it to 0 at every boot", (g.CUSTOM_MODE_ENABLE, "CustomMode")))
     return findings
 

@@ -6,25 +6,14 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QShowEvent
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QStyle,
-    QTreeView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QVBoxLayout, QWidget
 
 from ..core.guid import guid_label
 from ..ops.check import Finding, Report, Severity, check_store
 from .document import Document, run_in_background
-
-_Index = QModelIndex | QPersistentModelIndex
-_DISPLAY = Qt.ItemDataRole.DisplayRole
+from .widgets import DISPLAY, RowTableModel, flat_view
 
 #: Role giving the (guid, name) key a finding concerns (or None).
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -44,49 +33,23 @@ _HEADERS = {
 _SEVERITY_TEXT = {Severity.ERROR: "Error", Severity.WARNING: "Warning", Severity.INFO: "Note"}
 
 
-class CheckModel(QAbstractTableModel):
+class CheckModel(RowTableModel[Finding, CheckColumn]):
     """One row per finding, problems first."""
 
     def __init__(self, icons: dict[Severity, QIcon] | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._findings: list[Finding] = []
+        super().__init__(CheckColumn, _HEADERS, parent)
         self._icons = icons or {}
 
     def set_report(self, report: Report | None) -> None:
-        self.beginResetModel()
         findings = list(report.findings) if report is not None else []
-        self._findings = sorted(findings, key=lambda f: -f.severity)
-        self.endResetModel()
+        self.set_rows(sorted(findings, key=lambda f: -f.severity))
 
     def finding(self, row: int) -> Finding:
-        return self._findings[row]
+        return self.row_item(row)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._findings)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(CheckColumn)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> object:  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY and 0 <= section < len(CheckColumn):
-            return _HEADERS[CheckColumn(section)]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
-
-    def data(self, index: _Index, role: int = _DISPLAY) -> object:
-        if (
-            not index.isValid()
-            or not 0 <= index.row() < len(self._findings)
-            or index.column() >= len(CheckColumn)
-        ):
-            return None
-        finding = self._findings[index.row()]
-        column = CheckColumn(index.column())
-        if role == _DISPLAY:
+    def cell(self, row: int, column: CheckColumn, role: int) -> object:
+        finding = self.row_item(row)
+        if role == DISPLAY:
             if column is CheckColumn.SEVERITY:
                 return _SEVERITY_TEXT[finding.severity]
             if column is CheckColumn.VARIABLE:
@@ -130,19 +93,11 @@ class CheckPage(QWidget):
         self.rerun_button = QPushButton("&Run Again", self)
         self.rerun_button.setAccessibleName("Run the check again")
         self.rerun_button.clicked.connect(self.run_check)
-        self.view = QTreeView(self)
-        self.view.setAccessibleName("Findings")
-        self.view.setModel(self.model)
-        self.view.setRootIsDecorated(False)
-        self.view.setUniformRowHeights(True)
-        self.view.setAlternatingRowColors(True)
+        self.view = flat_view(
+            self.model, "Findings", ((CheckColumn.SEVERITY, 110), (CheckColumn.VARIABLE, 170)), self
+        )
         self.view.setWordWrap(True)
         self.view.doubleClicked.connect(self._on_double_clicked)
-        header = self.view.header()
-        header.resizeSection(CheckColumn.SEVERITY, 110)
-        header.resizeSection(CheckColumn.VARIABLE, 170)
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         top = QHBoxLayout()
         top.addWidget(self.summary_label, 1)
         top.addWidget(self.rerun_button)

@@ -265,6 +265,35 @@ def _show_problem(label: QLabel, text: str) -> None:
     label.setVisible(bool(text))
 
 
+def _variable_fields(parent: QWidget) -> tuple[QComboBox, GuidCombo]:
+    """The variable (a Secure Boot database or any name) and its namespace (empty: from the name)."""
+    variable = QComboBox(parent)
+    variable.setEditable(True)
+    variable.addItems(list(DATABASE_NAMES))
+    variable.setCurrentText("db")
+    variable.setAccessibleName("Variable")
+    guid = GuidCombo(
+        "Variable namespace",
+        (g.EFI_GLOBAL_VARIABLE, g.EFI_IMAGE_SECURITY_DATABASE),
+        allow_empty="from the name",
+        parent=parent,
+    )
+    return variable, guid
+
+
+def _ok_cancel(dialog: QDialog, text: str, accessible_name: str) -> tuple[QDialogButtonBox, QPushButton]:
+    """OK / Cancel wired to accept / reject, the OK button renamed."""
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=dialog
+    )
+    ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+    ok_button.setText(text)
+    ok_button.setAccessibleName(accessible_name)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons, ok_button
+
+
 def changed_variables(summary: EnrollSummary) -> list[Variable]:
     """The variables an enrollment summary created or updated (what goes onto the store)."""
     return [c.after for c in summary.changes if c.changed and c.after is not None]
@@ -320,14 +349,7 @@ class EnrollDialog(QDialog):
             self.secure_boot.addItem(text, value)
         self.preview_view = _text_view("Preview of the changes", self)
         self.problem = _problem_label(self)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=self
-        )
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("&Enroll")
-        self.ok_button.setAccessibleName("Enroll the previewed changes")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons, self.ok_button = _ok_cancel(self, "&Enroll", "Enroll the previewed changes")
 
         form = QFormLayout()
         form.addRow("&Microsoft:", self.microsoft)
@@ -449,14 +471,7 @@ class KeygenDialog(QDialog):
         self.confirm.setEchoMode(QLineEdit.EchoMode.Password)
         self.confirm.setAccessibleName("Passphrase again")
         self.problem = _problem_label(self)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=self
-        )
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("&Generate")
-        self.ok_button.setAccessibleName("Generate the key")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons, self.ok_button = _ok_cancel(self, "&Generate", "Generate the key")
         note = QLabel(
             f"Writes {keygen.KEY_FILE} (mode 0600), {keygen.CERT_PEM_FILE} and {keygen.CERT_DER_FILE}: "
             "a self-signed RSA CA certificate usable as PK, KEK or db. Existing files are never overwritten.",
@@ -550,17 +565,7 @@ class SignDialog(QDialog):
         self.passphrase = QLineEdit(self)
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
         self.passphrase.setAccessibleName("Passphrase of the key")
-        self.variable = QComboBox(self)
-        self.variable.setEditable(True)
-        self.variable.addItems(list(DATABASE_NAMES))
-        self.variable.setCurrentText("db")
-        self.variable.setAccessibleName("Variable")
-        self.guid = GuidCombo(
-            "Variable namespace",
-            (g.EFI_GLOBAL_VARIABLE, g.EFI_IMAGE_SECURITY_DATABASE),
-            allow_empty="from the name",
-            parent=self,
-        )
+        self.variable, self.guid = _variable_fields(self)
         self.append = QCheckBox("APPEND_WRITE (add to the variable instead of replacing it)", self)
         self.append.setAccessibleName("Append")
         self.fixed_time = QCheckBox("Use this timestamp (UTC):", self)
@@ -729,17 +734,7 @@ class VerifyDialog(QDialog):
         self._dispose_when_idle = False
 
         self.update_file = FileField("Update file", "Choose a signed update", UPDATE_FILTER, parent=self)
-        self.variable = QComboBox(self)
-        self.variable.setEditable(True)
-        self.variable.addItems(list(DATABASE_NAMES))
-        self.variable.setCurrentText("db")
-        self.variable.setAccessibleName("Variable")
-        self.guid = GuidCombo(
-            "Variable namespace",
-            (g.EFI_GLOBAL_VARIABLE, g.EFI_IMAGE_SECURITY_DATABASE),
-            allow_empty="from the name",
-            parent=self,
-        )
+        self.variable, self.guid = _variable_fields(self)
         self.append = QCheckBox("Send as APPEND_WRITE (as Microsoft's dbx and KEK updates)", self)
         self.append.setAccessibleName("Append")
         self.verdict_label = QLabel(self)
@@ -924,14 +919,7 @@ class RolloverDialog(QDialog):
         self.status_label.setAccessibleName("Rollover status")
         self.status_label.setWordWrap(True)
         self.preview_view = _text_view("Preview of the rollover", self)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=self
-        )
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("&Apply")
-        self.ok_button.setAccessibleName("Apply the rollover (undoable)")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons, self.ok_button = _ok_cancel(self, "&Apply", "Apply the rollover (undoable)")
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addWidget(self.status_label)

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
 from uuid import UUID
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QIcon, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -46,7 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import guid as g
-from ..core.attributes import AP, AT, AW, BS, HR, NV, NV_BS_RT, RT, format_attributes
+from ..core.attributes import NV_BS_RT, format_attributes
 from ..core.policy import (
     VARIABLE_POLICY_NO_MAX_SIZE,
     LockOnVarState,
@@ -64,50 +65,16 @@ from ..errors import DecodeError, UefiVarsError
 from ..live.atomic import atomic_write
 from ..ops.hostpolicy import HostPolicySet
 from ..ops.policytest import WriteRequest, WriteVerdict, check_write, registration_problems
+from .dialogs import known_namespaces
 from .document import Document
-
-_Index = QModelIndex | QPersistentModelIndex
-_DISPLAY = Qt.ItemDataRole.DisplayRole
+from .editors.attributes import AttributesWidget
+from .widgets import DISPLAY, RowTableModel, action_button
 
 POLICY_FILTER = "Policy sets (*.uvpol *.json *.bin);;Binary policy set (*.uvpol *.bin);;JSON policy set (*.json);;All files (*)"
 ENTRY_FILTER = "Raw VARIABLE_POLICY_ENTRY (*.bin *.entry);;All files (*)"
 _U32_MAX = 0xFFFFFFFF
 #: QUndoCommand.id() of mergeable entry edits.
 EDIT_ENTRY_ID = 0x706F_6C69  # "poli"
-
-
-#: GUIDs of KNOWN_GUIDS that are not variable namespaces (protocols, events, flash structures).
-_NOT_NAMESPACES = {
-    g.SMM_VARIABLE_PROTOCOL,
-    g.VAR_CHECK_POLICY_MMI_HANDLER,
-    g.END_OF_DXE_EVENT_GROUP,
-    g.EVENT_READY_TO_BOOT,
-    g.EVENT_EXIT_BOOT_SERVICES,
-    g.SYSTEM_NV_DATA_FV,
-    g.AUTHENTICATED_VARIABLE,
-    g.VARIABLE,
-    g.FTW_WORKING_BLOCK_SIGNATURE,
-}
-
-#: The attribute bits that get a check box: (bit, long name).
-FLAG_BITS: tuple[tuple[int, str], ...] = (
-    (int(NV), "EFI_VARIABLE_NON_VOLATILE"),
-    (int(BS), "EFI_VARIABLE_BOOTSERVICE_ACCESS"),
-    (int(RT), "EFI_VARIABLE_RUNTIME_ACCESS"),
-    (int(HR), "EFI_VARIABLE_HARDWARE_ERROR_RECORD"),
-    (int(AW), "EFI_VARIABLE_AUTHENTICATED_WRITE_ACCESS"),
-    (int(AT), "EFI_VARIABLE_TIME_BASED_AUTHENTICATED_WRITE_ACCESS"),
-    (int(AP), "EFI_VARIABLE_APPEND_WRITE"),
-)
-
-
-def known_namespaces() -> list[tuple[str, UUID]]:
-    """Well-known variable namespaces (readable name, GUID), by name."""
-    return sorted(
-        (name, guid)
-        for guid, name in g.KNOWN_GUIDS.items()
-        if guid not in _NOT_NAMESPACES and not name.startswith("EfiCert")
-    )
 
 
 def is_json_path(path: str | Path) -> bool:
@@ -158,79 +125,56 @@ def _flags(value: int) -> str:
     return format_attributes(value) if value else "-"
 
 
-class PolicySetModel(QAbstractTableModel):
+class PolicySetModel(RowTableModel[VariablePolicyEntry, PolicyColumn]):
     """One row per entry, in registration order; rows with problems carry a warning icon."""
 
     def __init__(self, warning: QIcon | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._entries: list[VariablePolicyEntry] = []
+        super().__init__(PolicyColumn, _HEADERS, parent)
         self._problems: list[str] = []
         self._warning = warning if warning is not None else QIcon()
 
     # -- contents (commands call these) ----------------------------------------------------
     @property
     def entries(self) -> tuple[VariablePolicyEntry, ...]:
-        return tuple(self._entries)
+        return tuple(self._rows)
 
     def entry(self, row: int) -> VariablePolicyEntry:
-        return self._entries[row]
+        return self.row_item(row)
 
     def set_entries(self, entries: tuple[VariablePolicyEntry, ...] | list[VariablePolicyEntry]) -> None:
-        self.beginResetModel()
-        self._entries = list(entries)
-        self._problems = ["; ".join(entry.validate()) for entry in self._entries]
-        self.endResetModel()
+        self._problems = ["; ".join(entry.validate()) for entry in entries]
+        self.set_rows(entries)
 
     def insert_entry(self, row: int, entry: VariablePolicyEntry) -> None:
         self.beginInsertRows(QModelIndex(), row, row)
-        self._entries.insert(row, entry)
+        self._rows.insert(row, entry)
         self._problems.insert(row, "; ".join(entry.validate()))
         self.endInsertRows()
 
     def remove_entry(self, row: int) -> VariablePolicyEntry:
         self.beginRemoveRows(QModelIndex(), row, row)
-        entry = self._entries.pop(row)
+        entry = self._rows.pop(row)
         self._problems.pop(row)
         self.endRemoveRows()
         return entry
 
     def replace_entry(self, row: int, entry: VariablePolicyEntry) -> VariablePolicyEntry:
-        old = self._entries[row]
-        self._entries[row] = entry
+        old = self._rows[row]
+        self._rows[row] = entry
         self._problems[row] = "; ".join(entry.validate())
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(PolicyColumn) - 1))
         return old
 
     # -- QAbstractTableModel ---------------------------------------------------------------------
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(PolicyColumn)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> object:  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY and 0 <= section < len(PolicyColumn):
-            return _HEADERS[PolicyColumn(section)]
-        if orientation == Qt.Orientation.Vertical and role == _DISPLAY and 0 <= section < len(self._entries):
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = DISPLAY) -> object:  # noqa: N802
+        if orientation == Qt.Orientation.Vertical and role == DISPLAY and 0 <= section < len(self._rows):
             return str(section)
-        return None
+        return super().headerData(section, orientation, role)
 
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
-
-    def data(self, index: _Index, role: int = _DISPLAY) -> object:
-        if (
-            not index.isValid()
-            or not 0 <= index.row() < len(self._entries)
-            or index.column() >= len(PolicyColumn)
-        ):
-            return None
-        entry = self._entries[index.row()]
-        problem = self._problems[index.row()]
-        column = PolicyColumn(index.column())
-        if role == _DISPLAY:
+    def cell(self, row: int, column: PolicyColumn, role: int) -> object:
+        entry = self._rows[row]
+        problem = self._problems[row]
+        if role == DISPLAY:
             return self._text(entry, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             if problem:
@@ -372,7 +316,8 @@ class NamespaceCombo(QComboBox):
 
 
 class FlagsEdit(QWidget):
-    """Attribute bits as check boxes, plus the other bits as hex (0xFFFFFF80, ...)."""
+    """Attribute bits as the shared check boxes (:class:`.editors.attributes.AttributesWidget`),
+    plus the other bits of a policy mask as editable hex (0xFFFFFF80, ...)."""
 
     value_changed = Signal(int)
 
@@ -381,15 +326,14 @@ class FlagsEdit(QWidget):
         self.setAccessibleName(accessible_name)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.boxes: dict[int, QCheckBox] = {}
-        for bit, description in FLAG_BITS:
-            box = QCheckBox(format_attributes(bit), self)
-            box.setToolTip(description)
-            box.setAccessibleName(f"{accessible_name}: {description}")
-            box.clicked.connect(self._emit)
-            layout.addWidget(box)
-            self.boxes[bit] = box
+        self.flags = AttributesWidget(self)
+        self.flags.other.hide()  # the other bits are edited below, not just shown
+        self.flags.attributes_changed.connect(self._emit)
+        self.boxes = self.flags.boxes
+        for box in self.boxes.values():
+            box.setAccessibleName(f"{accessible_name}: {box.accessibleName()}")
         self._known = sum(self.boxes)
+        layout.addWidget(self.flags)
         self.other = QLineEdit(self)
         self.other.setPlaceholderText("other bits")
         self.other.setMaximumWidth(110)
@@ -405,15 +349,10 @@ class FlagsEdit(QWidget):
         extra = int(text, 16) if text else 0
         if not 0 <= extra <= _U32_MAX:
             raise ValueError("the other bits do not fit in 32 bits")
-        value = extra & ~self._known
-        for bit, box in self.boxes.items():
-            if box.isChecked():
-                value |= bit
-        return value
+        return (extra & ~self._known) | (self.flags.value() & self._known)
 
     def set_value(self, value: int) -> None:
-        for bit, box in self.boxes.items():
-            box.setChecked(bool(value & bit))
+        self.flags.set_value(value & self._known)
         extra = value & ~self._known & _U32_MAX
         self.other.setText(f"0x{extra:X}" if extra else "")
 
@@ -845,13 +784,8 @@ class PolicyPage(QWidget):
         self._on_model_changed()
         self._update_title()
 
-    def _button(self, text: str, tip: str, slot: object, layout: QHBoxLayout) -> QPushButton:
-        button = QPushButton(text, self)
-        button.setToolTip(tip)
-        button.setAccessibleName(tip)
-        button.clicked.connect(lambda _checked=False: slot())  # type: ignore[operator]
-        layout.addWidget(button)
-        return button
+    def _button(self, text: str, tip: str, slot: Callable[[], object], layout: QHBoxLayout) -> QPushButton:
+        return action_button(text, tip, slot, layout, self)
 
     # -- state ---------------------------------------------------------------------------------------
     @property

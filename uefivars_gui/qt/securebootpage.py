@@ -1,11 +1,9 @@
 """The Secure Boot page: the state of the open store at a glance, and the key-management
 actions (enroll, generate keys, sign, verify / apply, the Microsoft 2023 rollover).
 
-At a glance: the mode the stored variables put the firmware in (setup / user, and a
-stored custom mode), whether Secure Boot is on (as the device engine derives it at
-every boot), and the entries of PK, KEK, db, dbx (and dbt) with names, owners and expiry
-warnings for expired or soon-expiring certificates. Refreshed whenever the document
-changes.
+At a glance: the state :func:`..ops.sbstate.secure_boot_overview` works out (mode,
+Secure Boot on/off, the entries of PK, KEK, db, dbx and dbt with expiry warnings),
+refreshed whenever the document changes.
 
 Every change to the store is previewed in a dialog (:mod:`.enrolldialogs`, computed by
 the ops verbs on a copy) and then pushed onto the document's undo stack as one command.
@@ -15,38 +13,29 @@ indicator; results arrive by signal.
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
 from enum import IntEnum
-from uuid import UUID
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QShowEvent, QUndoCommand
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QProgressBar,
     QPushButton,
     QStyle,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
 from ..core import guid as g
-from ..core.siglist import decode_signature_database, signature_type_label
-from ..core.store import VarStore
 from ..core.variable import Variable, VariableKey
-from ..crypto import x509
-from ..device import DeviceConfig, UefiVarsDevice
-from ..errors import DecodeError, UefiVarsError
+from ..errors import UefiVarsError
 from ..ops.keygen import GeneratedKey
-from ..ops.profiles import identify
-from ..ops.rollover import plan_additions
+from ..ops.sbstate import DATABASES, Health, KeyEntry, SecureBootOverview, secure_boot_overview
 from ..ops.signing import SignedUpdate
 from ..ops.verify import StoreChange, UpdateVerdict
 from .commands import BulkCommand, InsertVariableCommand, RemoveVariableCommand, ReplaceVariableCommand
@@ -60,179 +49,7 @@ from .enrolldialogs import (
     VerifyDialog,
     now_utc,
 )
-
-_Index = QModelIndex | QPersistentModelIndex
-_DISPLAY = Qt.ItemDataRole.DisplayRole
-
-#: A certificate expiring within this many days gets a warning.
-EXPIRY_WARNING_DAYS = 180
-#: The databases shown, in this order, with their namespace.
-DATABASES: tuple[tuple[str, UUID], ...] = (
-    ("PK", g.EFI_GLOBAL_VARIABLE),
-    ("KEK", g.EFI_GLOBAL_VARIABLE),
-    ("db", g.EFI_IMAGE_SECURITY_DATABASE),
-    ("dbx", g.EFI_IMAGE_SECURITY_DATABASE),
-    ("dbt", g.EFI_IMAGE_SECURITY_DATABASE),
-)
-
-
-# --- the state at a glance (no Qt) ---------------------------------------------------------------
-
-
-class Health(IntEnum):
-    OK = 0
-    SOON = 1
-    EXPIRED = 2
-
-
-@dataclass(frozen=True, slots=True)
-class KeyEntry:
-    """One EFI_SIGNATURE_DATA of a Secure Boot database, described."""
-
-    database: str
-    kind: str
-    #: The certificate's subject CN, or the hash in hex.
-    name: str
-    owner: UUID
-    not_after: dt.datetime | None
-    health: Health
-    #: ``expired on 2026-06-24`` / ``expires on … (in N days)`` / empty.
-    status: str
-    #: The shipped certificate it is (``ms-kek-ca-2011``), if any.
-    known: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SecureBootOverview:
-    """What the stored variables mean for Secure Boot."""
-
-    #: ``setup``, ``user`` or ``custom``.
-    mode: str
-    mode_text: str
-    secure_boot: bool
-    secure_boot_text: str
-    entries: tuple[KeyEntry, ...]
-    #: Per database: ``absent``, ``empty``, ``1 certificate``, ``3 hashes``, ``not a valid …``.
-    database_texts: tuple[tuple[str, str], ...]
-    warnings: tuple[str, ...]
-
-    def database_text(self, name: str) -> str:
-        return dict(self.database_texts).get(name, "")
-
-
-def _byte(store: VarStore, guid: UUID, name: str) -> int | None:
-    var = store.get(guid, name)
-    return var.data[0] if var is not None and len(var.data) == 1 else None
-
-
-def _engine_state(store: VarStore) -> tuple[bool, bool]:
-    """(setup mode, SecureBoot) as the device engine derives them at a reset."""
-    work = store.copy()
-    device = UefiVarsDevice(DeviceConfig(), work, None)
-    device.hard_reset()
-    return device.setup_mode, _byte(work, g.EFI_GLOBAL_VARIABLE, "SecureBoot") == 1
-
-
-def _describe_entry(
-    database: str, signature_type: UUID, data: bytes, owner: UUID, at: dt.datetime
-) -> KeyEntry:
-    if signature_type != g.EFI_CERT_X509:
-        return KeyEntry(
-            database, signature_type_label(signature_type), data.hex(), owner, None, Health.OK, ""
-        )
-    try:
-        summary = x509.summarize(data)
-    except DecodeError:
-        return KeyEntry(database, "X.509", "(not a certificate)", owner, None, Health.OK, "unparseable")
-    known = identify(data)
-    health, status = Health.OK, ""
-    if summary.expired(at):
-        health, status = Health.EXPIRED, f"expired on {summary.not_after:%Y-%m-%d}"
-    elif summary.not_after - at <= dt.timedelta(days=EXPIRY_WARNING_DAYS):
-        days = (summary.not_after - at).days
-        health, status = Health.SOON, f"expires on {summary.not_after:%Y-%m-%d} (in {days} days)"
-    return KeyEntry(
-        database,
-        "X.509",
-        summary.name,
-        owner,
-        summary.not_after,
-        health,
-        status,
-        known.key if known else None,
-    )
-
-
-def secure_boot_overview(store: VarStore, at: dt.datetime | None = None) -> SecureBootOverview:
-    """The Secure Boot state the stored variables imply (see the module doc)."""
-    moment = at if at is not None else dt.datetime.now(dt.UTC)
-    setup, secure_boot = _engine_state(store)
-    custom = _byte(store, g.CUSTOM_MODE_ENABLE, "CustomMode") == 1
-    enable = _byte(store, g.SECURE_BOOT_ENABLE_DISABLE, "SecureBootEnable")
-    if setup:
-        mode, mode_text = "setup", "Setup mode: no PK is enrolled, nothing is enforced"
-    elif custom:
-        mode, mode_text = (
-            "custom",
-            "Custom mode is stored (CustomMode=1); the firmware resets it to user mode at boot",
-        )
-    else:
-        mode, mode_text = "user", "User mode: a PK is enrolled"
-    if secure_boot:
-        sb_text = "Secure Boot is on: images must be signed by db and not revoked by dbx"
-    elif setup:
-        sb_text = "Secure Boot is off: it stays off until a PK is enrolled"
-    elif enable == 0:
-        sb_text = "Secure Boot is off: SecureBootEnable is 0"
-    else:
-        sb_text = "Secure Boot is off"
-
-    entries: list[KeyEntry] = []
-    texts: list[tuple[str, str]] = []
-    warnings: list[str] = []
-    for name, guid in DATABASES:
-        var = store.get(guid, name)
-        if var is None or not var.data:
-            if name != "dbt":
-                texts.append((name, "absent"))
-            continue
-        try:
-            database = decode_signature_database(var.data)
-        except DecodeError as exc:
-            texts.append((name, "not a valid signature database"))
-            warnings.append(f"{name} is not a valid signature database: {exc.message}")
-            continue
-        described = [
-            _describe_entry(name, entry.signature_type, entry.data, entry.owner, moment)
-            for entry in database.entries()
-        ]
-        entries.extend(described)
-        certs = sum(1 for e in described if e.kind == "X.509")
-        hashes = len(described) - certs
-        parts = []
-        if certs:
-            parts.append(f"{certs} certificate{'s' if certs != 1 else ''}")
-        if hashes:
-            parts.append(f"{hashes} hash{'es' if hashes != 1 else ''}")
-        if name == "PK" and certs == 1:
-            parts = [next(e.name for e in described if e.kind == "X.509")]
-        texts.append((name, ", ".join(parts) or "empty"))
-        if name == "dbx":
-            continue
-        for entry in described:
-            if entry.health is not Health.OK:
-                warnings.append(f"{name}: {entry.name!r} {entry.status}")
-    try:
-        _uses, additions = plan_additions(store, now=moment)
-    except DecodeError:
-        additions = {}
-    if additions:
-        missing = ", ".join(c.label for certs in additions.values() for c in certs)
-        warnings.append(f"Microsoft's 2023 successors are missing ({missing}): use “2023 Rollover…”")
-    return SecureBootOverview(
-        mode, mode_text, secure_boot, sb_text, tuple(entries), tuple(texts), tuple(warnings)
-    )
-
+from .widgets import DISPLAY, RowTableModel, action_button, flat_view
 
 # --- the entry table -------------------------------------------------------------------------------------
 
@@ -256,48 +73,22 @@ _HEADERS = {
 }
 
 
-class KeyEntryModel(QAbstractTableModel):
+class KeyEntryModel(RowTableModel[KeyEntry, KeyColumn]):
     """One row per entry of PK, KEK, db, dbx and dbt."""
 
     def __init__(self, icons: dict[Health, QIcon] | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._entries: list[KeyEntry] = []
+        super().__init__(KeyColumn, _HEADERS, parent)
         self._icons = icons or {}
 
     def set_entries(self, entries: tuple[KeyEntry, ...]) -> None:
-        self.beginResetModel()
-        self._entries = list(entries)
-        self.endResetModel()
+        self.set_rows(entries)
 
     def entry(self, row: int) -> KeyEntry:
-        return self._entries[row]
+        return self.row_item(row)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(KeyColumn)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> object:  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY and 0 <= section < len(KeyColumn):
-            return _HEADERS[KeyColumn(section)]
-        return None
-
-    def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
-
-    def data(self, index: _Index, role: int = _DISPLAY) -> object:
-        if (
-            not index.isValid()
-            or not 0 <= index.row() < len(self._entries)
-            or index.column() >= len(KeyColumn)
-        ):
-            return None
-        entry = self._entries[index.row()]
-        column = KeyColumn(index.column())
-        if role == _DISPLAY:
+    def cell(self, row: int, column: KeyColumn, role: int) -> object:
+        entry = self.row_item(row)
+        if role == DISPLAY:
             if column is KeyColumn.DATABASE:
                 return entry.database
             if column is KeyColumn.TYPE:
@@ -421,22 +212,12 @@ class SecureBootPage(QWidget):
         self.warnings_label.setWordWrap(True)
         self.warnings_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.view = QTreeView(self)
-        self.view.setAccessibleName("Enrolled keys")
-        self.view.setModel(self.model)
-        self.view.setRootIsDecorated(False)
-        self.view.setUniformRowHeights(True)
-        self.view.setAlternatingRowColors(True)
-        header = self.view.header()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in (
-            (KeyColumn.DATABASE, 70),
-            (KeyColumn.TYPE, 70),
-            (KeyColumn.NAME, 300),
-            (KeyColumn.OWNER, 170),
-        ):
-            header.resizeSection(column, width)
-        header.setStretchLastSection(True)
+        self.view = flat_view(
+            self.model,
+            "Enrolled keys",
+            ((KeyColumn.DATABASE, 70), (KeyColumn.TYPE, 70), (KeyColumn.NAME, 300), (KeyColumn.OWNER, 170)),
+            self,
+        )
 
         actions = QHBoxLayout()
         self.enroll_button = self._button(
@@ -479,13 +260,8 @@ class SecureBootPage(QWidget):
         self._timer.timeout.connect(self.refresh)
         self.refresh()
 
-    def _button(self, text: str, tip: str, slot: object, layout: QHBoxLayout) -> QPushButton:
-        button = QPushButton(text, self)
-        button.setToolTip(tip)
-        button.setAccessibleName(tip)
-        button.clicked.connect(lambda _checked=False: slot())  # type: ignore[operator]
-        layout.addWidget(button)
-        return button
+    def _button(self, text: str, tip: str, slot: Callable[[], object], layout: QHBoxLayout) -> QPushButton:
+        return action_button(text, tip, slot, layout, self)
 
     # -- the document -------------------------------------------------------------------------
     @property
