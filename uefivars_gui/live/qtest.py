@@ -270,12 +270,27 @@ class QemuQtest:
             self._sock = self._connect(qtest_sock)
             self._finalizer.detach()
             self._finalizer = weakref.finalize(self, _cleanup, self._proc, self._sock, self._tmpdir)
+            self._await_machine()
             if qmp_sock is not None:
                 self._connect_qmp(qmp_sock)
         except BaseException:
             self.close()
             raise
         return self
+
+    def _await_machine(self) -> None:
+        """QEMU opens the qtest socket before it builds the machine, and answers only once
+        the machine (with our device and its JSON store) is up: one round trip tells a
+        started QEMU from one that is about to exit over a bad store or option."""
+        try:
+            self.command(self._reg_cmd(self._READ, 0, 2))
+        except QemuError as exc:
+            assert self._proc is not None
+            try:
+                code = self._proc.wait(2)
+            except subprocess.TimeoutExpired:
+                raise exc from None  # still running: the round trip itself failed
+            raise QemuError(f"QEMU exited with status {code} while starting:\n{self.stderr_text()}") from None
 
     def _connect(self, path: str) -> socket.socket:
         assert self._proc is not None
