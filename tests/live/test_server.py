@@ -728,13 +728,15 @@ def test_channel_stops_spinning_when_the_cpu_is_contended(monkeypatch: pytest.Mo
 
     yields: list[float] = []
     slow = [True]
+    now = [0.0]
 
     def fake_yield() -> None:
-        yields.append(time.monotonic())
+        yields.append(now[0])
         if slow[0]:
-            time.sleep(0.002)  # as if a busy task had run for a time slice
+            now[0] += 0.002  # as if a busy task had run for a time slice
 
     monkeypatch.setattr(server_module, "_yield", fake_yield)
+    monkeypatch.setattr(server_module, "_clock", lambda: now[0])
     ours, theirs = socket.socketpair()
     try:
         channel = Channel(ours, spin=64)
@@ -764,13 +766,15 @@ def test_isolated_long_yields_do_not_stop_spinning(monkeypatch: pytest.MonkeyPat
     from uefivars_gui.live import server as server_module
 
     calls = [0]
+    now = [0.0]
 
     def fake_yield() -> None:
         calls[0] += 1
         if calls[0] % 100 == 1:
-            time.sleep(0.001)
+            now[0] += 0.001
 
     monkeypatch.setattr(server_module, "_yield", fake_yield)
+    monkeypatch.setattr(server_module, "_clock", lambda: now[0])
     monkeypatch.setattr(server_module, "_STRIKE_WINDOW", 4)
     ours, theirs = socket.socketpair()
     try:
