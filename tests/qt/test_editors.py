@@ -24,7 +24,7 @@ from uefivars_gui.qt.editors.devicepath import DevicePathEditor
 from uefivars_gui.qt.editors.hexvalue import HexValueEditor
 from uefivars_gui.qt.editors.loadoption import KeyOptionEditor, LoadOptionEditor
 from uefivars_gui.qt.editors.order import LoadOrderEditor, LoadOrderModel
-from uefivars_gui.qt.editors.policy import PolicyEntryModel, PolicyTableEditor
+from uefivars_gui.qt.editors.policy import PolicyColumn, PolicyEntryModel, PolicyTableEditor
 from uefivars_gui.qt.editors.scalar import BoolEditor, IntegerEditor, TextValueEditor
 from uefivars_gui.qt.editors.siglist import (
     STATUS_ROLE,
@@ -541,7 +541,7 @@ def test_policy_table_is_read_only(editor: VariableEditor, qtbot) -> None:  # ty
     assert model.index(0, 6).data() == "LOCK_NOW"
     assert model.index(0, 4).data() == "BS|RT"
     assert model.index(1, 1).data() == "(whole namespace)"
-    assert model.index(0, 7).data() == POLICIES[0].explain()
+    assert model.index(0, PolicyColumn.EXPLANATION).data() == POLICIES[0].explain()
     assert "MaxSize is 0" in model.index(2, 0).data(Qt.ItemDataRole.ToolTipRole)
     assert not model.flags(model.index(0, 0)) & Qt.ItemFlag.ItemIsEditable
     typed.table.selectRow(1)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Callable
-from enum import IntEnum
 from pathlib import Path
 from uuid import UUID
 
@@ -47,7 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import guid as g
-from ..core.attributes import NV_BS_RT, format_attributes
+from ..core.attributes import NV_BS_RT
 from ..core.policy import (
     VARIABLE_POLICY_NO_MAX_SIZE,
     LockOnVarState,
@@ -68,7 +67,8 @@ from ..ops.policytest import WriteRequest, WriteVerdict, check_write, registrati
 from .dialogs import known_namespaces
 from .document import Document
 from .editors.attributes import AttributesWidget
-from .widgets import DISPLAY, RowTableModel, action_button
+from .editors.policy import PolicyColumn, PolicyEntryModel, problem_text
+from .widgets import DISPLAY, action_button
 
 POLICY_FILTER = "Policy sets (*.uvpol *.json *.bin);;Binary policy set (*.uvpol *.bin);;JSON policy set (*.json);;All files (*)"
 ENTRY_FILTER = "Raw VARIABLE_POLICY_ENTRY (*.bin *.entry);;All files (*)"
@@ -98,57 +98,20 @@ def write_policy_set(path: str | Path, entries: tuple[VariablePolicyEntry, ...])
 # --- the table model --------------------------------------------------------------------------
 
 
-class PolicyColumn(IntEnum):
-    NAMESPACE = 0
-    NAME = 1
-    MIN_SIZE = 2
-    MAX_SIZE = 3
-    MUST_HAVE = 4
-    CANT_HAVE = 5
-    LOCK = 6
-    STATE = 7
-
-
-_HEADERS = {
-    PolicyColumn.NAMESPACE: "Namespace",
-    PolicyColumn.NAME: "Name",
-    PolicyColumn.MIN_SIZE: "Min size",
-    PolicyColumn.MAX_SIZE: "Max size",
-    PolicyColumn.MUST_HAVE: "Must have",
-    PolicyColumn.CANT_HAVE: "Can't have",
-    PolicyColumn.LOCK: "Lock",
-    PolicyColumn.STATE: "Lock state",
-}
-
-
-def _flags(value: int) -> str:
-    return format_attributes(value) if value else "-"
-
-
-class PolicySetModel(RowTableModel[VariablePolicyEntry, PolicyColumn]):
-    """One row per entry, in registration order; rows with problems carry a warning icon."""
+class PolicySetModel(PolicyEntryModel):
+    """The page's entries, in registration order, changed by its undo commands."""
 
     def __init__(self, warning: QIcon | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(PolicyColumn, _HEADERS, parent)
-        self._problems: list[str] = []
-        self._warning = warning if warning is not None else QIcon()
+        super().__init__(warning=warning, parent=parent)
 
-    # -- contents (commands call these) ----------------------------------------------------
     @property
     def entries(self) -> tuple[VariablePolicyEntry, ...]:
         return tuple(self._rows)
 
-    def entry(self, row: int) -> VariablePolicyEntry:
-        return self.row_item(row)
-
-    def set_entries(self, entries: tuple[VariablePolicyEntry, ...] | list[VariablePolicyEntry]) -> None:
-        self._problems = ["; ".join(entry.validate()) for entry in entries]
-        self.set_rows(entries)
-
     def insert_entry(self, row: int, entry: VariablePolicyEntry) -> None:
         self.beginInsertRows(QModelIndex(), row, row)
         self._rows.insert(row, entry)
-        self._problems.insert(row, "; ".join(entry.validate()))
+        self._problems.insert(row, problem_text(entry))
         self.endInsertRows()
 
     def remove_entry(self, row: int) -> VariablePolicyEntry:
@@ -161,53 +124,14 @@ class PolicySetModel(RowTableModel[VariablePolicyEntry, PolicyColumn]):
     def replace_entry(self, row: int, entry: VariablePolicyEntry) -> VariablePolicyEntry:
         old = self._rows[row]
         self._rows[row] = entry
-        self._problems[row] = "; ".join(entry.validate())
+        self._problems[row] = problem_text(entry)
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(PolicyColumn) - 1))
         return old
 
-    # -- QAbstractTableModel ---------------------------------------------------------------------
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = DISPLAY) -> object:  # noqa: N802
         if orientation == Qt.Orientation.Vertical and role == DISPLAY and 0 <= section < len(self._rows):
             return str(section)
         return super().headerData(section, orientation, role)
-
-    def cell(self, row: int, column: PolicyColumn, role: int) -> object:
-        entry = self._rows[row]
-        problem = self._problems[row]
-        if role == DISPLAY:
-            return self._text(entry, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if problem:
-                return f"edk2 would refuse this entry: {problem}"
-            if column is PolicyColumn.NAMESPACE:
-                return str(entry.namespace)
-            return entry.explain()
-        if role == Qt.ItemDataRole.DecorationRole and column is PolicyColumn.NAMESPACE and problem:
-            return self._warning
-        if role == Qt.ItemDataRole.AccessibleDescriptionRole and problem:
-            return f"Problem: {problem}"
-        return None
-
-    @staticmethod
-    def _text(entry: VariablePolicyEntry, column: PolicyColumn) -> str:
-        if column is PolicyColumn.NAMESPACE:
-            return g.guid_label(entry.namespace)
-        if column is PolicyColumn.NAME:
-            return entry.name if entry.name is not None else "(whole namespace)"
-        if column is PolicyColumn.MIN_SIZE:
-            return str(entry.min_size)
-        if column is PolicyColumn.MAX_SIZE:
-            return "max" if entry.max_size == VARIABLE_POLICY_NO_MAX_SIZE else str(entry.max_size)
-        if column is PolicyColumn.MUST_HAVE:
-            return _flags(entry.attributes_must_have)
-        if column is PolicyColumn.CANT_HAVE:
-            return _flags(entry.attributes_cant_have)
-        if column is PolicyColumn.LOCK:
-            return lock_type_name(entry.lock_policy_type)
-        state = entry.lock_on_var_state
-        if state is None:
-            return ""
-        return f"{state.name} in {g.guid_label(state.namespace)} == 0x{state.value:02x}"
 
 
 # --- undo commands -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
@@ -16,9 +16,8 @@ from ...core.policy import (
     lock_type_name,
 )
 from ...core.typed import PolicyTableValue, TypedValue
+from ..widgets import DISPLAY, RowTableModel
 from .base import TypedEditor, warning_icon
-
-_Index = QModelIndex | QPersistentModelIndex
 
 
 class PolicyColumn(IntEnum):
@@ -29,10 +28,11 @@ class PolicyColumn(IntEnum):
     MUST_HAVE = 4
     CANT_HAVE = 5
     LOCK = 6
-    EXPLANATION = 7
+    STATE = 7
+    EXPLANATION = 8
 
 
-_HEADERS = {
+POLICY_HEADERS = {
     PolicyColumn.NAMESPACE: "Namespace",
     PolicyColumn.NAME: "Name",
     PolicyColumn.MIN_SIZE: "Min size",
@@ -40,16 +40,38 @@ _HEADERS = {
     PolicyColumn.MUST_HAVE: "Must have",
     PolicyColumn.CANT_HAVE: "Can't have",
     PolicyColumn.LOCK: "Lock",
+    PolicyColumn.STATE: "Lock state",
     PolicyColumn.EXPLANATION: "Meaning",
 }
 
 
-def _attributes(value: int) -> str:
-    return format_attributes(value) if value else "-"
+def policy_text(entry: VariablePolicyEntry, column: PolicyColumn) -> str:
+    """The text of one cell of a policy-entry table."""
+    if column is PolicyColumn.NAMESPACE:
+        return guid_label(entry.namespace)
+    if column is PolicyColumn.NAME:
+        return entry.name if entry.name is not None else "(whole namespace)"
+    if column is PolicyColumn.MIN_SIZE:
+        return str(entry.min_size)
+    if column is PolicyColumn.MAX_SIZE:
+        return "max" if entry.max_size == VARIABLE_POLICY_NO_MAX_SIZE else str(entry.max_size)
+    if column is PolicyColumn.MUST_HAVE:
+        return format_attributes(entry.attributes_must_have)
+    if column is PolicyColumn.CANT_HAVE:
+        return format_attributes(entry.attributes_cant_have)
+    if column is PolicyColumn.LOCK:
+        return lock_type_name(entry.lock_policy_type)
+    if column is PolicyColumn.STATE:
+        state = entry.lock_on_var_state
+        if state is None:
+            return ""
+        return f"{state.name} in {guid_label(state.namespace)} == 0x{state.value:02x}"
+    return entry.explain()
 
 
-class PolicyEntryModel(QAbstractTableModel):
-    """One row per VARIABLE_POLICY_ENTRY; spans come from PolicyTableValue.fields()."""
+class PolicyEntryModel(RowTableModel[VariablePolicyEntry, PolicyColumn]):
+    """One row per VARIABLE_POLICY_ENTRY; entries edk2 would refuse carry a warning icon.
+    From a PolicyTableValue the rows also know their byte spans (``entry_span``)."""
 
     def __init__(
         self,
@@ -57,79 +79,45 @@ class PolicyEntryModel(QAbstractTableModel):
         warning: QIcon | None = None,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(PolicyColumn, POLICY_HEADERS, parent)
         self._warning = warning if warning is not None else QIcon()
-        self._entries: list[VariablePolicyEntry] = []
         self._spans: list[tuple[int, int]] = []
         self._problems: list[str] = []
         if value is not None:
             self.set_value(value)
 
     def set_value(self, value: PolicyTableValue) -> None:
-        self.beginResetModel()
-        self._entries = list(value.entries)
         self._spans = [(child.offset, child.length) for child in value.fields().children]
-        self._problems = ["; ".join(entry.validate()) for entry in self._entries]
-        self.endResetModel()
+        self.set_entries(value.entries)
+
+    def set_entries(self, entries: tuple[VariablePolicyEntry, ...] | list[VariablePolicyEntry]) -> None:
+        self._problems = [problem_text(entry) for entry in entries]
+        self.set_rows(entries)
 
     def entry(self, row: int) -> VariablePolicyEntry:
-        return self._entries[row]
+        return self.row_item(row)
 
     def entry_span(self, row: int) -> tuple[int, int]:
         return self._spans[row]
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(PolicyColumn)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(PolicyColumn)
-        ):
-            return _HEADERS[PolicyColumn(section)]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._entries):
-            return None
-        entry = self._entries[index.row()]
-        problem = self._problems[index.row()]
-        column = PolicyColumn(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column is PolicyColumn.NAMESPACE:
-                return guid_label(entry.namespace)
-            if column is PolicyColumn.NAME:
-                return entry.name if entry.name is not None else "(whole namespace)"
-            if column is PolicyColumn.MIN_SIZE:
-                return str(entry.min_size)
-            if column is PolicyColumn.MAX_SIZE:
-                return "-" if entry.max_size == VARIABLE_POLICY_NO_MAX_SIZE else str(entry.max_size)
-            if column is PolicyColumn.MUST_HAVE:
-                return _attributes(entry.attributes_must_have)
-            if column is PolicyColumn.CANT_HAVE:
-                return _attributes(entry.attributes_cant_have)
-            if column is PolicyColumn.LOCK:
-                return lock_type_name(entry.lock_policy_type)
-            return entry.explain()
+    def cell(self, row: int, column: PolicyColumn, role: int) -> object:
+        entry = self._rows[row]
+        problem = self._problems[row]
+        if role == DISPLAY:
+            return policy_text(entry, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             if problem:
-                return f"Warning: {problem}"
-            if column is PolicyColumn.NAMESPACE:
-                return str(entry.namespace)
-            if column is PolicyColumn.EXPLANATION:
-                return entry.explain()
-            return None
+                return f"edk2 would refuse this entry: {problem}"
+            return str(entry.namespace) if column is PolicyColumn.NAMESPACE else entry.explain()
         if role == Qt.ItemDataRole.DecorationRole and column is PolicyColumn.NAMESPACE and problem:
             return self._warning
         if role == Qt.ItemDataRole.AccessibleDescriptionRole and problem:
-            return f"Warning: {problem}"
+            return f"Problem: {problem}"
         return None
+
+
+def problem_text(entry: VariablePolicyEntry) -> str:
+    return "; ".join(entry.validate())
 
 
 class PolicyTableEditor(TypedEditor):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from uuid import UUID
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,10 +30,9 @@ from ...core.typed import SignatureDatabaseValue, TypedValue
 from ...crypto import x509
 from ...crypto.x509 import CertificateSummary
 from ...errors import DecodeError, EncodeError, UefiVarsError
+from ..widgets import RowTableModel
 from .base import MessageLabel, TypedEditor, warning_icon
 from .certificate import CertificateDialog, certificate_status, export_certificate
-
-_Index = QModelIndex | QPersistentModelIndex
 
 #: str: "expired on ..." / "not valid before ..." / "" for a row.
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -88,7 +87,7 @@ def _describe(entry: SignatureEntry, at: dt.datetime | None) -> _Row:
     return _Row(entry, None, entry.data.hex(), "")
 
 
-class SignatureEntryModel(QAbstractTableModel):
+class SignatureEntryModel(RowTableModel[_Row, SignatureColumn]):
     """The entries of a SignatureDatabase; certificates summarized by crypto.x509."""
 
     def __init__(
@@ -98,11 +97,10 @@ class SignatureEntryModel(QAbstractTableModel):
         at: dt.datetime | None = None,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(SignatureColumn, _HEADERS, parent)
         self._warning = warning if warning is not None else QIcon()
         self._at = at
         self._database = SignatureDatabase()
-        self._rows: list[_Row] = []
         if database is not None:
             self.set_database(database)
 
@@ -110,10 +108,8 @@ class SignatureEntryModel(QAbstractTableModel):
         return self._database
 
     def set_database(self, database: SignatureDatabase) -> None:
-        self.beginResetModel()
         self._database = database
-        self._rows = [_describe(entry, self._at) for entry in database.entries()]
-        self.endResetModel()
+        self.set_rows(_describe(entry, self._at) for entry in database.entries())
 
     def set_reference_time(self, at: dt.datetime | None) -> None:
         """The moment for the expiry marks (None: now)."""
@@ -129,28 +125,8 @@ class SignatureEntryModel(QAbstractTableModel):
     def status(self, row: int) -> str:
         return self._rows[row].status
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(SignatureColumn)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(SignatureColumn)
-        ):
-            return _HEADERS[SignatureColumn(section)]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        column = SignatureColumn(index.column())
+    def cell(self, row_index: int, column: SignatureColumn, role: int) -> object:
+        row = self._rows[row_index]
         summary = row.summary
         if role == Qt.ItemDataRole.DisplayRole:
             if column is SignatureColumn.TYPE:
